@@ -1,0 +1,1 @@
+//! sluice-connectors: see DESIGN.md. Built by a later issue; the workspace reserves its place and crate boundary.

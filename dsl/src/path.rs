@@ -1,0 +1,303 @@
+//! ASL Paths: JSONPath expressions rooted at the state input (`$`) or the
+//! context object (`$$`), compiled once at validation.
+//!
+//! Parsing and indefinite queries (wildcards, filters, slices, descendants,
+//! unions) go through `jsonpath-rust`. Definite *reference paths* (only
+//! `.name`, `['name']` and `[index]`) are walked directly: ResultPath must
+//! *write* into a document, which jsonpath-rust cannot do, and a direct walk
+//! avoids the per-match path strings the crate builds on the hot path.
+
+use jsonpath_rust::parser::model::{JpQuery, Segment, Selector};
+use jsonpath_rust::parser::parse_json_path;
+use jsonpath_rust::query::js_path_process;
+use serde_json::{Map, Value};
+use std::fmt;
+
+use crate::error::StatesError;
+
+/// Which document a path reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Root {
+    /// `$` — the effective input of the state.
+    Input,
+    /// `$$` — the context object (Execution, State, StateMachine, Map, Task).
+    Context,
+}
+
+/// One step of a reference path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Field(String),
+    /// An array index; negative counts from the end, as in RFC 9535.
+    Index(i64),
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Reference(Vec<Step>),
+    Query(JpQuery),
+}
+
+/// A compiled ASL Path.
+#[derive(Debug, Clone)]
+pub struct Path {
+    text: String,
+    root: Root,
+    kind: Kind,
+}
+
+impl PartialEq for Path {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Path {
+    /// Compile a path. The error message explains what a valid path looks like.
+    pub fn parse(text: &str) -> Result<Path, String> {
+        let (root, rest) = if let Some(rest) = text.strip_prefix("$$") {
+            (Root::Context, rest)
+        } else if let Some(rest) = text.strip_prefix('$') {
+            (Root::Input, rest)
+        } else {
+            return Err(format!(
+                "'{text}' is not a JSONPath: a path must start with '$' (the state input) or '$$' (the context object)"
+            ));
+        };
+        let query = parse_json_path(&format!("${rest}"))
+            .map_err(|e| format!("'{text}' is not a valid JSONPath: {}", first_line(&e.to_string())))?;
+        let kind = match reference_steps(&query) {
+            Some(steps) => Kind::Reference(steps),
+            None => Kind::Query(query),
+        };
+        Ok(Path { text: text.to_string(), root, kind })
+    }
+
+    /// Compile a path that must be a reference path (ResultPath, ItemsPath).
+    pub fn parse_reference(text: &str) -> Result<Path, String> {
+        let path = Path::parse(text)?;
+        if !path.is_reference() {
+            return Err(format!(
+                "'{text}' must be a reference path: use only '.field', \"['field']\" and '[index]', without wildcards, filters, slices or '..'"
+            ));
+        }
+        Ok(path)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+    pub fn root(&self) -> Root {
+        self.root
+    }
+    /// True for a definite path that identifies at most one node.
+    pub fn is_reference(&self) -> bool {
+        matches!(self.kind, Kind::Reference(_))
+    }
+    /// The steps of a reference path, if it is one.
+    pub fn steps(&self) -> Option<&[Step]> {
+        match &self.kind {
+            Kind::Reference(s) => Some(s),
+            Kind::Query(_) => None,
+        }
+    }
+
+    /// Look the path up. A reference path gives its node or `None`; any other
+    /// path gives an array of every match (possibly empty), as AWS does.
+    pub fn lookup<'a>(&self, input: &'a Value, context: &'a Value) -> Option<std::borrow::Cow<'a, Value>> {
+        let doc = match self.root {
+            Root::Input => input,
+            Root::Context => context,
+        };
+        match &self.kind {
+            Kind::Reference(steps) => walk(doc, steps).map(std::borrow::Cow::Borrowed),
+            Kind::Query(q) => {
+                let found = js_path_process(q, doc).ok()?;
+                Some(std::borrow::Cow::Owned(Value::Array(found.into_iter().map(|r| r.val.clone()).collect())))
+            }
+        }
+    }
+
+    /// Select the value, failing with `States.Runtime` when a reference path
+    /// finds nothing (the message names the path and the input).
+    pub fn select(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
+        match self.lookup(input, context) {
+            Some(v) => Ok(v.into_owned()),
+            None => {
+                let doc = if self.root == Root::Input { input } else { context };
+                Err(StatesError::runtime(format!(
+                    "Invalid path '{}': no value at this path in {}",
+                    self.text,
+                    preview(doc)
+                )))
+            }
+        }
+    }
+
+    /// Write `value` at this reference path inside `target` (ResultPath),
+    /// creating intermediate objects as AWS does. `$` replaces the target.
+    pub fn set(&self, target: &mut Value, value: Value) -> Result<(), StatesError> {
+        let Kind::Reference(steps) = &self.kind else {
+            return Err(StatesError::runtime(format!("'{}' is not a reference path", self.text)));
+        };
+        let fail = |target: &Value| {
+            StatesError::new(
+                crate::error::names::RESULT_PATH_MATCH_FAILURE,
+                format!("Unable to apply ReferencePath {} to input {}", self.text, preview(target)),
+            )
+        };
+        let Some((last, parents)) = steps.split_last() else {
+            *target = value;
+            return Ok(());
+        };
+        let snapshot_needed = !matches!(target, Value::Object(_));
+        if snapshot_needed {
+            return Err(fail(target));
+        }
+        let mut cur: &mut Value = target;
+        for step in parents {
+            let ok = match (step, &*cur) {
+                (Step::Field(_), Value::Object(_)) => true,
+                (Step::Index(i), Value::Array(a)) => index(a.len(), *i).is_some(),
+                _ => false,
+            };
+            if !ok {
+                return Err(fail(cur));
+            }
+            cur = match (step, cur) {
+                (Step::Field(name), Value::Object(map)) => {
+                    let slot = map.entry(name.clone()).or_insert_with(|| Value::Object(Map::new()));
+                    if !(slot.is_object() || slot.is_array()) {
+                        *slot = Value::Object(Map::new());
+                    }
+                    slot
+                }
+                (Step::Index(i), Value::Array(a)) => {
+                    let n = a.len();
+                    &mut a[index(n, *i).expect("checked above")]
+                }
+                _ => unreachable!("checked above"),
+            };
+        }
+        match (last, cur) {
+            (Step::Field(name), Value::Object(map)) => {
+                map.insert(name.clone(), value);
+                Ok(())
+            }
+            (Step::Index(i), Value::Array(a)) => match index(a.len(), *i) {
+                Some(k) => {
+                    a[k] = value;
+                    Ok(())
+                }
+                None => Err(fail(&Value::Array(a.clone()))),
+            },
+            (_, other) => Err(fail(other)),
+        }
+    }
+}
+
+fn index(len: usize, i: i64) -> Option<usize> {
+    let k = if i < 0 { len as i64 + i } else { i };
+    (0..len as i64).contains(&k).then_some(k as usize)
+}
+
+fn walk<'a>(mut doc: &'a Value, steps: &[Step]) -> Option<&'a Value> {
+    for step in steps {
+        doc = match (step, doc) {
+            (Step::Field(name), Value::Object(map)) => map.get(name)?,
+            (Step::Index(i), Value::Array(a)) => &a[index(a.len(), *i)?],
+            _ => return None,
+        };
+    }
+    Some(doc)
+}
+
+fn reference_steps(query: &JpQuery) -> Option<Vec<Step>> {
+    query
+        .segments
+        .iter()
+        .map(|seg| match seg {
+            Segment::Selector(Selector::Name(n)) => Some(Step::Field(unquote(n))),
+            Segment::Selector(Selector::Index(i)) => Some(Step::Index(*i)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// jsonpath-rust keeps bracketed names with their quotes; strip them.
+fn unquote(name: &str) -> String {
+    let b = name.as_bytes();
+    if b.len() >= 2 && (b[0] == b'\'' || b[0] == b'"') && b[b.len() - 1] == b[0] {
+        name[1..name.len() - 1].to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+/// A short rendering of a document for error causes (never the whole payload).
+pub fn preview(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 200 {
+        let mut end = 200;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &s[..end])
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reference_paths_are_walked_and_written() {
+        let p = Path::parse("$.a['b c'][1]").unwrap();
+        assert!(p.is_reference());
+        let doc = json!({"a": {"b c": [10, 20]}});
+        assert_eq!(p.select(&doc, &json!({})).unwrap(), json!(20));
+        let mut t = json!({"x": 1});
+        Path::parse("$.r.s").unwrap().set(&mut t, json!(5)).unwrap();
+        assert_eq!(t, json!({"x": 1, "r": {"s": 5}}));
+    }
+
+    #[test]
+    fn queries_return_arrays() {
+        let p = Path::parse("$.items[?(@.n > 1)].n").unwrap();
+        assert!(!p.is_reference());
+        let doc = json!({"items": [{"n": 1}, {"n": 2}, {"n": 3}]});
+        assert_eq!(p.select(&doc, &json!({})).unwrap(), json!([2, 3]));
+    }
+
+    #[test]
+    fn context_paths_read_the_context() {
+        let p = Path::parse("$$.Execution.Id").unwrap();
+        assert_eq!(p.select(&json!({}), &json!({"Execution": {"Id": "e1"}})).unwrap(), json!("e1"));
+    }
+
+    #[test]
+    fn missing_reference_is_runtime_error() {
+        let e = Path::parse("$.nope").unwrap().select(&json!({}), &json!({})).unwrap_err();
+        assert_eq!(e.error, "States.Runtime");
+    }
+
+    #[test]
+    fn bad_paths_are_rejected() {
+        assert!(Path::parse("foo").is_err());
+        assert!(Path::parse("$.a[").is_err());
+        assert!(Path::parse_reference("$.a[*]").is_err());
+    }
+}
