@@ -67,7 +67,7 @@ fn retries_back_off_then_catch() {
     let m = machine(json!({
         "StartAt": "T",
         "States": {
-            "T": {"Type": "Task", "Resource": "r", "Next": "Done",
+            "T": {"Type": "Task", "Resource": "sluice:function:r", "Next": "Done",
                   "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 1.5}],
                   "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Handled"}]},
             "Done": {"Type": "Succeed"},

@@ -191,6 +191,11 @@ fn task(obj: &Obj, problems: &mut Problems) -> Option<TaskState> {
             problems.push(obj.at("HeartbeatSeconds"), format!("HeartbeatSeconds ({h}) must be smaller than TimeoutSeconds ({t})"));
         }
     }
+    if let Some(r) = resource.filter(|r| !r.is_empty()) {
+        if let Err(e) = crate::resource::ResourceRef::parse(r) {
+            problems.push(obj.at("Resource"), e);
+        }
+    }
     let resource = resource?.to_string();
     Some(TaskState {
         wait_for_task_token: resource.ends_with(".waitForTaskToken"),
