@@ -8,10 +8,11 @@
 
 pub mod choice;
 pub mod error;
+pub mod function;
 pub mod interp;
 pub mod intrinsic;
+pub mod mocks;
 pub mod model;
-pub mod function;
 pub mod path;
 pub mod resource;
 pub mod retry;
