@@ -7,6 +7,7 @@
 //! task results, time and randomness.
 
 pub mod error;
+pub mod intrinsic;
 pub mod path;
 pub mod timestamp;
 
