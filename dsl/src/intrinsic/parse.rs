@@ -324,12 +324,12 @@ fn check_call(call: &Call) -> Result<(), String> {
             usage(func)
         ));
     }
-    if let Some(pieces) = &call.template {
-        let holes = pieces.len() - 1;
+    if let (Some(pieces), Some(template)) = (&call.template, call.args.first()) {
+        let holes = pieces.len().saturating_sub(1);
         if holes != n - 1 {
             return Err(format!(
                 "States.Format template {} has {holes} '{{}}' placeholder(s) but {} value(s) follow it: pass one value per placeholder (escape literal braces as \\{{ and \\}})",
-                call.args[0].src,
+                template.src,
                 n - 1
             ));
         }

@@ -1,6 +1,7 @@
 //! Unit tests: `syntax` covers the parser, escapes, nesting and static
-//! checks; `functions` covers each function's results and failures.
+//! checks; `arrays` and `functions` cover each function's results and failures.
 
+mod arrays;
 mod functions;
 mod syntax;
 
