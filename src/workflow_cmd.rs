@@ -86,7 +86,11 @@ fn read(path: &Path) -> Result<String> {
 fn validate(file: &Path) -> Result<ExitCode> {
     match StateMachine::from_json(&read(file)?) {
         Ok(m) => {
-            println!("{}: valid ({} states)", file.display(), m.all_states().len());
+            println!(
+                "{}: valid ({} states)",
+                file.display(),
+                m.all_states().len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {
@@ -128,8 +132,9 @@ fn run_local(args: RunArgs) -> Result<ExitCode> {
     let name = machine_name(&args.file);
     let mocks = match (&args.mocks, &args.test_case) {
         (Some(path), Some(case)) => {
-            let config = MockConfig::from_json(&read(path)?)
-                .map_err(|p| anyhow::anyhow!("{} is not a valid mock configuration:\n{p}", path.display()))?;
+            let config = MockConfig::from_json(&read(path)?).map_err(|p| {
+                anyhow::anyhow!("{} is not a valid mock configuration:\n{p}", path.display())
+            })?;
             Some(config.test_case(&name, case).map_err(anyhow::Error::msg)?)
         }
         (Some(_), None) => bail!("--mocks needs --test-case NAME to choose the test case"),

@@ -87,13 +87,23 @@ impl FunctionDef {
             Ok(d) => d,
             Err(e) => {
                 let msg = e.to_string();
-                let field = msg.split('`').nth(1).map(|f| format!("/{f}")).unwrap_or_default();
-                problems.push(field, format!("{msg}; see DESIGN.md \"Function\" for the fields"));
+                let field = msg
+                    .split('`')
+                    .nth(1)
+                    .map(|f| format!("/{f}"))
+                    .unwrap_or_default();
+                problems.push(
+                    field,
+                    format!("{msg}; see DESIGN.md \"Function\" for the fields"),
+                );
                 return Err(problems);
             }
         };
         if !crate::resource::ResourceRef::parse(&format!("sluice:function:{}", def.name)).is_ok() {
-            problems.push("/name", "a function name uses letters, digits, '-' and '_' (at most 64)");
+            problems.push(
+                "/name",
+                "a function name uses letters, digits, '-' and '_' (at most 64)",
+            );
         }
         if def.memory_mb == 0 {
             problems.push("/memoryMb", "memoryMb must be at least 1");
@@ -105,11 +115,16 @@ impl FunctionDef {
             problems.push("/concurrency", "concurrency must be at least 1");
         }
         match def.runtime {
-            Runtime::Process if def.command.is_empty() => {
-                problems.push("/command", "a process function needs 'command', e.g. [\"python3\", \"handler.py\"]")
+            Runtime::Process if def.command.is_empty() => problems.push(
+                "/command",
+                "a process function needs 'command', e.g. [\"python3\", \"handler.py\"]",
+            ),
+            Runtime::Wasm if def.module.is_none() => {
+                problems.push("/module", "a wasm function needs 'module': the .wasm file")
             }
-            Runtime::Wasm if def.module.is_none() => problems.push("/module", "a wasm function needs 'module': the .wasm file"),
-            Runtime::Http if def.url.is_none() => problems.push("/url", "an http function needs 'url'"),
+            Runtime::Http if def.url.is_none() => {
+                problems.push("/url", "an http function needs 'url'")
+            }
             _ => {}
         }
         if problems.is_empty() {

@@ -6,7 +6,10 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
     /// `sluice:function:NAME[:ALIAS]` or `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:ALIAS]`.
-    Function { name: String, alias: Option<String> },
+    Function {
+        name: String,
+        alias: Option<String>,
+    },
     /// `arn:aws:states:::lambda:invoke`: the function is `Parameters.FunctionName`
     /// and the result is wrapped as `{"Payload": …, "StatusCode": 200}`.
     LambdaInvoke,
@@ -14,7 +17,9 @@ pub enum Resource {
     KafkaPublish,
     AmqpPublish,
     /// `sluice:workflow:startExecution[.sync]`.
-    StartExecution { sync: bool },
+    StartExecution {
+        sync: bool,
+    },
     /// Another AWS service integration (`arn:aws:states:::sqs:sendMessage`, …):
     /// accepted so definitions stay portable, runnable only with mocks.
     OtherAws(String),
@@ -30,14 +35,21 @@ pub struct ResourceRef {
 impl fmt::Display for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Resource::Function { name, alias: Some(a) } => write!(f, "sluice:function:{name}:{a}"),
+            Resource::Function {
+                name,
+                alias: Some(a),
+            } => write!(f, "sluice:function:{name}:{a}"),
             Resource::Function { name, alias: None } => write!(f, "sluice:function:{name}"),
             Resource::LambdaInvoke => f.write_str("arn:aws:states:::lambda:invoke"),
             Resource::HttpInvoke => f.write_str("sluice:http:invoke"),
             Resource::KafkaPublish => f.write_str("sluice:kafka:publish"),
             Resource::AmqpPublish => f.write_str("sluice:amqp:publish"),
             Resource::StartExecution { sync } => {
-                write!(f, "sluice:workflow:startExecution{}", if *sync { ".sync" } else { "" })
+                write!(
+                    f,
+                    "sluice:workflow:startExecution{}",
+                    if *sync { ".sync" } else { "" }
+                )
             }
             Resource::OtherAws(s) => f.write_str(s),
         }
@@ -47,7 +59,10 @@ impl fmt::Display for Resource {
 const FORMS: &str = "sluice:function:NAME[:ALIAS], arn:aws:lambda:REGION:ACCOUNT:function:NAME, arn:aws:states:::lambda:invoke, sluice:http:invoke, sluice:kafka:publish, sluice:amqp:publish, sluice:workflow:startExecution[.sync]";
 
 fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl ResourceRef {
@@ -66,7 +81,10 @@ impl ResourceRef {
                     "'{text}' does not name a function: names and aliases use letters, digits, '-' and '_' (at most 64)"
                 ));
             }
-            Ok(Resource::Function { name: name.to_string(), alias })
+            Ok(Resource::Function {
+                name: name.to_string(),
+                alias,
+            })
         };
         let resource = if let Some(rest) = base.strip_prefix("sluice:function:") {
             function(rest)?
@@ -93,7 +111,10 @@ impl ResourceRef {
         } else {
             return Err(format!("unknown resource '{text}'; use one of: {FORMS}"));
         };
-        Ok(ResourceRef { resource, wait_for_task_token: wait })
+        Ok(ResourceRef {
+            resource,
+            wait_for_task_token: wait,
+        })
     }
 }
 
@@ -104,12 +125,37 @@ mod tests {
     #[test]
     fn forms() {
         let f = |s| ResourceRef::parse(s).unwrap().resource;
-        assert_eq!(f("sluice:function:resize"), Resource::Function { name: "resize".into(), alias: None });
-        assert_eq!(f("sluice:function:resize:live"), Resource::Function { name: "resize".into(), alias: Some("live".into()) });
-        assert_eq!(f("arn:aws:lambda:us-east-1:123456789012:function:resize"), Resource::Function { name: "resize".into(), alias: None });
+        assert_eq!(
+            f("sluice:function:resize"),
+            Resource::Function {
+                name: "resize".into(),
+                alias: None
+            }
+        );
+        assert_eq!(
+            f("sluice:function:resize:live"),
+            Resource::Function {
+                name: "resize".into(),
+                alias: Some("live".into())
+            }
+        );
+        assert_eq!(
+            f("arn:aws:lambda:us-east-1:123456789012:function:resize"),
+            Resource::Function {
+                name: "resize".into(),
+                alias: None
+            }
+        );
         assert_eq!(f("arn:aws:states:::lambda:invoke"), Resource::LambdaInvoke);
-        assert!(ResourceRef::parse("sluice:function:x.waitForTaskToken").unwrap().wait_for_task_token);
-        assert_eq!(f("sluice:workflow:startExecution.sync"), Resource::StartExecution { sync: true });
+        assert!(
+            ResourceRef::parse("sluice:function:x.waitForTaskToken")
+                .unwrap()
+                .wait_for_task_token
+        );
+        assert_eq!(
+            f("sluice:workflow:startExecution.sync"),
+            Resource::StartExecution { sync: true }
+        );
         assert!(ResourceRef::parse("sluice:nope").is_err());
         assert!(ResourceRef::parse("lambda").is_err());
         assert!(ResourceRef::parse("sluice:function:bad name").is_err());

@@ -96,7 +96,12 @@ mod tests {
 
     #[test]
     fn exponential_backoff_with_cap() {
-        let r = Retrier { interval_seconds: 3, backoff_rate: 2.0, max_delay_seconds: Some(10), ..Default::default() };
+        let r = Retrier {
+            interval_seconds: 3,
+            backoff_rate: 2.0,
+            max_delay_seconds: Some(10),
+            ..Default::default()
+        };
         let mut rng = SplitMix64(1);
         let d: Vec<f64> = (0..4).map(|n| r.delay_seconds(n, &mut rng)).collect();
         assert_eq!(d, vec![3.0, 6.0, 10.0, 10.0]);
@@ -104,7 +109,11 @@ mod tests {
 
     #[test]
     fn full_jitter_stays_below_the_delay() {
-        let r = Retrier { interval_seconds: 4, jitter: Jitter::Full, ..Default::default() };
+        let r = Retrier {
+            interval_seconds: 4,
+            jitter: Jitter::Full,
+            ..Default::default()
+        };
         let mut rng = SplitMix64(9);
         for n in 0..5 {
             let d = r.delay_seconds(n, &mut rng);
@@ -122,6 +131,9 @@ mod tests {
         let tf = vec!["States.TaskFailed".to_string()];
         assert!(error_matches(&tf, "ValueError"));
         assert!(!error_matches(&tf, "States.Timeout"));
-        assert!(error_matches(&["States.DataLimitExceeded".to_string()], "States.DataLimitExceeded"));
+        assert!(error_matches(
+            &["States.DataLimitExceeded".to_string()],
+            "States.DataLimitExceeded"
+        ));
     }
 }

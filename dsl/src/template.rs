@@ -37,12 +37,19 @@ impl Template {
     }
 
     /// True when this template reads the context object.
-    pub fn evaluate(&self, input: &Value, context: &Value, rng: &mut dyn Random) -> Result<Value, StatesError> {
+    pub fn evaluate(
+        &self,
+        input: &Value,
+        context: &Value,
+        rng: &mut dyn Random,
+    ) -> Result<Value, StatesError> {
         match self {
             Template::Literal(v) => Ok(v.clone()),
-            Template::Array(items) => {
-                items.iter().map(|t| t.evaluate(input, context, rng)).collect::<Result<Vec<_>, _>>().map(Value::Array)
-            }
+            Template::Array(items) => items
+                .iter()
+                .map(|t| t.evaluate(input, context, rng))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
             Template::Object(fields) => {
                 let mut out = Map::with_capacity(fields.len());
                 for (name, node) in fields {
@@ -51,7 +58,11 @@ impl Template {
                         Node::Path(p) => match p.lookup(input, context) {
                             Some(v) => v.into_owned(),
                             None => {
-                                let doc = if p.root() == crate::path::Root::Input { input } else { context };
+                                let doc = if p.root() == crate::path::Root::Input {
+                                    input
+                                } else {
+                                    context
+                                };
                                 return Err(StatesError::runtime(format!(
                                     "The JSONPath '{p}' specified for the field '{name}.$' could not be found in the input '{}'",
                                     preview(doc)
@@ -74,7 +85,11 @@ fn compile(value: &Value, ptr: &str, problems: &mut Problems) -> Template {
     }
     match value {
         Value::Array(items) => Template::Array(
-            items.iter().enumerate().map(|(i, v)| compile(v, &format!("{ptr}/{i}"), problems)).collect(),
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| compile(v, &format!("{ptr}/{i}"), problems))
+                .collect(),
         ),
         Value::Object(map) => {
             let mut fields = Vec::with_capacity(map.len());
@@ -115,7 +130,12 @@ fn dynamic_field(key: &str, v: &Value, at: &str, problems: &mut Problems) -> Opt
         match Path::parse(text) {
             Ok(p) => Some(Node::Path(p)),
             Err(e) => {
-                problems.push(at, format!("{e}; a field ending in '.$' needs a JSONPath or an intrinsic function"));
+                problems.push(
+                    at,
+                    format!(
+                        "{e}; a field ending in '.$' needs a JSONPath or an intrinsic function"
+                    ),
+                );
                 None
             }
         }

@@ -38,13 +38,22 @@ pub struct LocalHost {
 
 impl LocalHost {
     pub fn new(functions: Functions, mocks: Option<TestCase>, real_time: bool) -> Self {
-        LocalHost { functions, mocks, invocations: HashMap::new(), real_time, clock: Utc::now(), rng: OsRandom(rand::rng()) }
+        LocalHost {
+            functions,
+            mocks,
+            invocations: HashMap::new(),
+            real_time,
+            clock: Utc::now(),
+            rng: OsRandom(rand::rng()),
+        }
     }
 
     pub fn uuid(&mut self) -> String {
         let mut bytes = [0u8; 16];
         self.rng.0.fill_bytes(&mut bytes);
-        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
     }
 }
 
@@ -52,7 +61,10 @@ impl LocalHost {
 fn function_name(v: &Value) -> Option<String> {
     let s = v.as_str()?;
     match ResourceRef::parse(s) {
-        Ok(ResourceRef { resource: Resource::Function { name, .. }, .. }) => Some(name),
+        Ok(ResourceRef {
+            resource: Resource::Function { name, .. },
+            ..
+        }) => Some(name),
         _ => Some(s.to_string()),
     }
 }

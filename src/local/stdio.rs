@@ -21,9 +21,17 @@ fn tail(bytes: &[u8]) -> String {
     s[start..].to_string()
 }
 
-pub fn invoke(def: &FunctionDef, code_dir: &Path, event: &Value, timeout_seconds: u64) -> Result<Value, StatesError> {
+pub fn invoke(
+    def: &FunctionDef,
+    code_dir: &Path,
+    event: &Value,
+    timeout_seconds: u64,
+) -> Result<Value, StatesError> {
     let fail = |cause: String| StatesError::new(names::TASK_FAILED, cause);
-    let (program, args) = def.command.split_first().ok_or_else(|| fail("the function has no command".into()))?;
+    let (program, args) = def
+        .command
+        .split_first()
+        .ok_or_else(|| fail("the function has no command".into()))?;
     // A clean environment: the function sees its own variables, not the engine's.
     let mut child = Command::new(program)
         .args(args)
@@ -39,7 +47,12 @@ pub fn invoke(def: &FunctionDef, code_dir: &Path, event: &Value, timeout_seconds
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| fail(format!("cannot start function '{}' ({program}): {e}", def.name)))?;
+        .map_err(|e| {
+            fail(format!(
+                "cannot start function '{}' ({program}): {e}",
+                def.name
+            ))
+        })?;
     let input = event.to_string();
     let mut stdin = child.stdin.take().expect("stdin is piped");
     let writer = std::thread::spawn(move || {
@@ -66,11 +79,19 @@ pub fn invoke(def: &FunctionDef, code_dir: &Path, event: &Value, timeout_seconds
                 let _ = child.wait();
                 return Err(StatesError::new(
                     names::TIMEOUT,
-                    format!("function '{}' did not finish within {timeout_seconds} s and was stopped", def.name),
+                    format!(
+                        "function '{}' did not finish within {timeout_seconds} s and was stopped",
+                        def.name
+                    ),
                 ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => return Err(fail(format!("waiting for function '{}' failed: {e}", def.name))),
+            Err(e) => {
+                return Err(fail(format!(
+                    "waiting for function '{}' failed: {e}",
+                    def.name
+                )))
+            }
         }
     };
     let _ = writer.join();
@@ -83,15 +104,27 @@ pub fn invoke(def: &FunctionDef, code_dir: &Path, event: &Value, timeout_seconds
         // Lambda's error shape on stdout names the error (Catch on "ValueError" works).
         if let Ok(v) = serde_json::from_slice::<Value>(&out) {
             if let Some(kind) = v.get("errorType").and_then(Value::as_str) {
-                let message = v.get("errorMessage").and_then(Value::as_str).unwrap_or_default();
+                let message = v
+                    .get("errorMessage")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 return Err(StatesError::new(kind, message));
             }
         }
-        return Err(fail(format!("function '{}' exited with {status}: {}", def.name, tail(&err))));
+        return Err(fail(format!(
+            "function '{}' exited with {status}: {}",
+            def.name,
+            tail(&err)
+        )));
     }
     if out.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(&out)
-        .map_err(|e| fail(format!("function '{}' printed output that is not JSON ({e}): {}", def.name, tail(&out))))
+    serde_json::from_slice(&out).map_err(|e| {
+        fail(format!(
+            "function '{}' printed output that is not JSON ({e}): {}",
+            def.name,
+            tail(&out)
+        ))
+    })
 }

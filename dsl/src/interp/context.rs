@@ -51,7 +51,10 @@ pub(super) fn set_map_item(ctx: &mut Value, item: Option<(usize, &Value)>) {
     let Value::Object(map) = ctx else { return };
     match item {
         Some((index, value)) => {
-            map.insert("Map".into(), json!({ "Item": { "Index": index, "Value": value } }));
+            map.insert(
+                "Map".into(),
+                json!({ "Item": { "Index": index, "Value": value } }),
+            );
         }
         None => {
             map.remove("Map");

@@ -40,7 +40,9 @@ impl Default for RunOptions {
         RunOptions {
             execution_name: "local".into(),
             state_machine_name: "local".into(),
-            start_time: DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z").map(|t| t.to_utc()).unwrap_or_default(),
+            start_time: DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+                .map(|t| t.to_utc())
+                .unwrap_or_default(),
             payload_limit: DEFAULT_PAYLOAD_LIMIT,
             max_transitions: 1_000_000,
         }
@@ -84,7 +86,12 @@ pub enum Outcome {
 }
 
 /// Run `machine` on `input` to completion.
-pub fn run(machine: &StateMachine, input: Value, options: &RunOptions, host: &mut dyn Host) -> Outcome {
+pub fn run(
+    machine: &StateMachine,
+    input: Value,
+    options: &RunOptions,
+    host: &mut dyn Host,
+) -> Outcome {
     runner::Runner::new(machine, options, host).run(input)
 }
 

@@ -14,7 +14,12 @@ use crate::Random;
 
 /// `InputPath` (also used for `OutputPath`): `$` passes the value through,
 /// `null` gives `{}`, a path selects.
-pub fn select<'a>(path: &DataPath, value: &'a Value, context: &Value, field: &str) -> Result<Cow<'a, Value>, StatesError> {
+pub fn select<'a>(
+    path: &DataPath,
+    value: &'a Value,
+    context: &Value,
+    field: &str,
+) -> Result<Cow<'a, Value>, StatesError> {
     match path {
         DataPath::Whole => Ok(Cow::Borrowed(value)),
         DataPath::Null => Ok(Cow::Owned(Value::Object(Map::new()))),
@@ -22,7 +27,11 @@ pub fn select<'a>(path: &DataPath, value: &'a Value, context: &Value, field: &st
             Some(v) => Ok(Cow::Owned(v.into_owned())),
             None => Err(StatesError::runtime(format!(
                 "Invalid path '{p}' in {field}: the path was not found in {}",
-                preview(if p.root() == crate::path::Root::Input { value } else { context })
+                preview(if p.root() == crate::path::Root::Input {
+                    value
+                } else {
+                    context
+                })
             ))),
         },
     }
@@ -30,7 +39,12 @@ pub fn select<'a>(path: &DataPath, value: &'a Value, context: &Value, field: &st
 
 /// `Parameters` / `ResultSelector` / `ItemSelector`: build a new value from a
 /// template, or pass the value through when there is none.
-pub fn shape(template: Option<&Template>, value: Cow<'_, Value>, context: &Value, rng: &mut dyn Random) -> Result<Value, StatesError> {
+pub fn shape(
+    template: Option<&Template>,
+    value: Cow<'_, Value>,
+    context: &Value,
+    rng: &mut dyn Random,
+) -> Result<Value, StatesError> {
     match template {
         None => Ok(value.into_owned()),
         Some(t) => t.evaluate(&value, context, rng),
@@ -38,7 +52,11 @@ pub fn shape(template: Option<&Template>, value: Cow<'_, Value>, context: &Value
 }
 
 /// `ResultPath`: combine the state's raw input with its result.
-pub fn merge_result(path: &ResultPath, raw_input: Value, result: Value) -> Result<Value, StatesError> {
+pub fn merge_result(
+    path: &ResultPath,
+    raw_input: Value,
+    result: Value,
+) -> Result<Value, StatesError> {
     match path {
         ResultPath::Replace => Ok(result),
         ResultPath::Discard => Ok(raw_input),

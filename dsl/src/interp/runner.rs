@@ -29,9 +29,17 @@ enum Step<'s> {
 
 impl<'a> Runner<'a> {
     pub fn new(machine: &'a StateMachine, options: &'a RunOptions, host: &'a mut dyn Host) -> Self {
-        let deadline =
-            machine.timeout_seconds.map(|s| options.start_time + chrono::Duration::seconds(s.min(i64::MAX as u64) as i64));
-        Runner { machine, options, host, ctx: Value::Null, transitions: 0, deadline }
+        let deadline = machine
+            .timeout_seconds
+            .map(|s| options.start_time + chrono::Duration::seconds(s.min(i64::MAX as u64) as i64));
+        Runner {
+            machine,
+            options,
+            host,
+            ctx: Value::Null,
+            transitions: 0,
+            deadline,
+        }
     }
 
     pub fn run(mut self, input: Value) -> Outcome {
@@ -47,7 +55,9 @@ impl<'a> Runner<'a> {
     fn run_scope(&mut self, scope: &Scope, mut input: Value) -> Result<Value, StatesError> {
         let mut name: &str = &scope.start_at;
         loop {
-            let state = scope.get(name).ok_or_else(|| StatesError::runtime(format!("no state named '{name}'")))?;
+            let state = scope
+                .get(name)
+                .ok_or_else(|| StatesError::runtime(format!("no state named '{name}'")))?;
             self.transitions += 1;
             if self.transitions > self.options.max_transitions {
                 return Err(StatesError::runtime(format!(
@@ -57,7 +67,10 @@ impl<'a> Runner<'a> {
             }
             if let Some(deadline) = self.deadline {
                 if self.host.now() >= deadline {
-                    return Err(StatesError::new(names::TIMEOUT, "The execution timed out (TimeoutSeconds)"));
+                    return Err(StatesError::new(
+                        names::TIMEOUT,
+                        "The execution timed out (TimeoutSeconds)",
+                    ));
                 }
             }
             if self.machine.uses_context {
@@ -75,7 +88,11 @@ impl<'a> Runner<'a> {
     }
 
     fn finish<'s>(&self, state: &'s State, output: Value) -> Result<Step<'s>, StatesError> {
-        check_size(&output, self.options.payload_limit, &format!("output of state '{}'", state.name))?;
+        check_size(
+            &output,
+            self.options.payload_limit,
+            &format!("output of state '{}'", state.name),
+        )?;
         Ok(match &state.transition {
             Some(Transition::Next(n)) => Step::Next(n, output),
             _ => Step::End(output),
@@ -88,10 +105,16 @@ impl<'a> Runner<'a> {
                 let effective = select(&state.input_path, &raw, &self.ctx, "InputPath")?;
                 let result = match &p.result {
                     Some(r) => r.clone(),
-                    None => shape(p.parameters.as_ref(), effective, &self.ctx, self.host.random())?,
+                    None => shape(
+                        p.parameters.as_ref(),
+                        effective,
+                        &self.ctx,
+                        self.host.random(),
+                    )?,
                 };
                 let merged = merge_result(&p.result_path, raw, result)?;
-                let out = select(&state.output_path, &merged, &self.ctx, "OutputPath")?.into_owned();
+                let out =
+                    select(&state.output_path, &merged, &self.ctx, "OutputPath")?.into_owned();
                 self.finish(state, out)
             }
             StateKind::Choice(c) => {
@@ -105,30 +128,43 @@ impl<'a> Runner<'a> {
                 }
                 let next = match next.or(c.default.as_deref()) {
                     Some(n) => n,
-                    None => {
-                        return Err(StatesError::new(
-                            names::NO_CHOICE_MATCHED,
-                            format!("No Choice Rules matched and no Default was specified in state '{}'", state.name),
-                        ))
-                    }
+                    None => return Err(StatesError::new(
+                        names::NO_CHOICE_MATCHED,
+                        format!(
+                            "No Choice Rules matched and no Default was specified in state '{}'",
+                            state.name
+                        ),
+                    )),
                 };
-                let out = select(&state.output_path, &effective, &self.ctx, "OutputPath")?.into_owned();
-                check_size(&out, self.options.payload_limit, &format!("output of state '{}'", state.name))?;
+                let out =
+                    select(&state.output_path, &effective, &self.ctx, "OutputPath")?.into_owned();
+                check_size(
+                    &out,
+                    self.options.payload_limit,
+                    &format!("output of state '{}'", state.name),
+                )?;
                 Ok(Step::Next(next, out))
             }
             StateKind::Wait(w) => {
-                let effective = select(&state.input_path, &raw, &self.ctx, "InputPath")?.into_owned();
+                let effective =
+                    select(&state.input_path, &raw, &self.ctx, "InputPath")?.into_owned();
                 let seconds = self.wait_seconds(w, &effective)?;
                 if seconds > 0.0 {
                     self.host.sleep(seconds);
                 }
-                let out = select(&state.output_path, &effective, &self.ctx, "OutputPath")?.into_owned();
+                let out =
+                    select(&state.output_path, &effective, &self.ctx, "OutputPath")?.into_owned();
                 self.finish(state, out)
             }
             StateKind::Succeed => {
                 let effective = select(&state.input_path, &raw, &self.ctx, "InputPath")?;
-                let out = select(&state.output_path, &effective, &self.ctx, "OutputPath")?.into_owned();
-                check_size(&out, self.options.payload_limit, &format!("output of state '{}'", state.name))?;
+                let out =
+                    select(&state.output_path, &effective, &self.ctx, "OutputPath")?.into_owned();
+                check_size(
+                    &out,
+                    self.options.payload_limit,
+                    &format!("output of state '{}'", state.name),
+                )?;
                 Ok(Step::End(out))
             }
             StateKind::Fail(f) => {
@@ -136,13 +172,24 @@ impl<'a> Runner<'a> {
                 let cause = self.fail_string(f.cause.as_ref(), &raw, "CausePath")?;
                 Err(StatesError::new(error, cause))
             }
-            StateKind::Task(t) => self.with_retry(state, &t.result, raw, |r, raw| r.task_attempt(state, t, raw)),
-            StateKind::Parallel(p) => self.with_retry(state, &p.result, raw, |r, raw| r.parallel_attempt(state, p, raw)),
-            StateKind::Map(m) => self.with_retry(state, &m.result, raw, |r, raw| r.map_attempt(state, m, raw)),
+            StateKind::Task(t) => self.with_retry(state, &t.result, raw, |r, raw| {
+                r.task_attempt(state, t, raw)
+            }),
+            StateKind::Parallel(p) => self.with_retry(state, &p.result, raw, |r, raw| {
+                r.parallel_attempt(state, p, raw)
+            }),
+            StateKind::Map(m) => {
+                self.with_retry(state, &m.result, raw, |r, raw| r.map_attempt(state, m, raw))
+            }
         }
     }
 
-    fn fail_string(&mut self, src: Option<&StringSource>, raw: &Value, field: &str) -> Result<String, StatesError> {
+    fn fail_string(
+        &mut self,
+        src: Option<&StringSource>,
+        raw: &Value,
+        field: &str,
+    ) -> Result<String, StatesError> {
         let value = match src {
             None => return Ok(String::new()),
             Some(StringSource::Fixed(s)) => return Ok(s.clone()),
@@ -151,7 +198,10 @@ impl<'a> Runner<'a> {
         };
         match value {
             Value::String(s) => Ok(s),
-            other => Err(StatesError::runtime(format!("{field} must select a string, found {}", preview(&other)))),
+            other => Err(StatesError::runtime(format!(
+                "{field} must select a string, found {}",
+                preview(&other)
+            ))),
         }
     }
 
@@ -186,14 +236,22 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn dynamic_u64(&self, d: &Option<Dynamic<u64>>, input: &Value, field: &str) -> Result<Option<u64>, StatesError> {
+    fn dynamic_u64(
+        &self,
+        d: &Option<Dynamic<u64>>,
+        input: &Value,
+        field: &str,
+    ) -> Result<Option<u64>, StatesError> {
         match d {
             None => Ok(None),
             Some(Dynamic::Fixed(n)) => Ok(Some(*n)),
             Some(Dynamic::Path(p)) => {
                 let v = p.select(input, &self.ctx)?;
                 v.as_u64().map(Some).ok_or_else(|| {
-                    StatesError::runtime(format!("{field} '{p}' must select a non-negative whole number, found {}", preview(&v)))
+                    StatesError::runtime(format!(
+                        "{field} '{p}' must select a non-negative whole number, found {}",
+                        preview(&v)
+                    ))
                 })
             }
         }
@@ -213,12 +271,15 @@ impl<'a> Runner<'a> {
             let error = match attempt(self, &raw) {
                 Ok(result) => {
                     let merged = merge_result(&policy.result_path, raw, result)?;
-                    let out = select(&state.output_path, &merged, &self.ctx, "OutputPath")?.into_owned();
+                    let out =
+                        select(&state.output_path, &merged, &self.ctx, "OutputPath")?.into_owned();
                     return self.finish(state, out);
                 }
                 Err(e) => e,
             };
-            if let Some(delay) = next_retry(&policy.retry, &mut used, &error.error, self.host.random()) {
+            if let Some(delay) =
+                next_retry(&policy.retry, &mut used, &error.error, self.host.random())
+            {
                 retries += 1;
                 self.host.sleep(delay);
                 if self.machine.uses_context {
@@ -229,7 +290,11 @@ impl<'a> Runner<'a> {
             return match find_catcher(&policy.catch, &error.error) {
                 Some(c) => {
                     let out = merge_result(&c.result_path, raw, error_output(&error))?;
-                    check_size(&out, self.options.payload_limit, &format!("output of state '{}'", state.name))?;
+                    check_size(
+                        &out,
+                        self.options.payload_limit,
+                        &format!("output of state '{}'", state.name),
+                    )?;
                     Ok(Step::Next(&c.next, out))
                 }
                 None => Err(error),
@@ -237,17 +302,37 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn task_attempt(&mut self, state: &State, t: &TaskState, raw: &Value) -> Result<Value, StatesError> {
+    fn task_attempt(
+        &mut self,
+        state: &State,
+        t: &TaskState,
+        raw: &Value,
+    ) -> Result<Value, StatesError> {
         let effective = select(&state.input_path, raw, &self.ctx, "InputPath")?;
         let token = t.wait_for_task_token.then(|| uuid_from(self.host.random()));
         context::set_task_token(&mut self.ctx, token.as_deref());
-        let payload = shape(t.parameters.as_ref(), effective.clone(), &self.ctx, self.host.random());
+        let payload = shape(
+            t.parameters.as_ref(),
+            effective.clone(),
+            &self.ctx,
+            self.host.random(),
+        );
         context::set_task_token(&mut self.ctx, None);
         let payload = payload?;
-        check_size(&payload, self.options.payload_limit, &format!("input to task '{}'", state.name))?;
-        let timeout_seconds = self.dynamic_u64(&t.timeout_seconds, &effective, "TimeoutSecondsPath")?;
-        let heartbeat_seconds = self.dynamic_u64(&t.heartbeat_seconds, &effective, "HeartbeatSecondsPath")?;
-        let retry_count = self.ctx.pointer("/State/RetryCount").and_then(Value::as_u64).unwrap_or(0) as u32;
+        check_size(
+            &payload,
+            self.options.payload_limit,
+            &format!("input to task '{}'", state.name),
+        )?;
+        let timeout_seconds =
+            self.dynamic_u64(&t.timeout_seconds, &effective, "TimeoutSecondsPath")?;
+        let heartbeat_seconds =
+            self.dynamic_u64(&t.heartbeat_seconds, &effective, "HeartbeatSecondsPath")?;
+        let retry_count = self
+            .ctx
+            .pointer("/State/RetryCount")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as u32;
         let call = TaskCall {
             state: &state.name,
             resource: &t.resource,
@@ -258,13 +343,32 @@ impl<'a> Runner<'a> {
             heartbeat_seconds,
         };
         let result = self.host.invoke(&call)?;
-        check_size(&result, self.options.payload_limit, &format!("result of task '{}'", state.name))?;
-        shape(t.result.result_selector.as_ref(), Cow::Owned(result), &self.ctx, self.host.random())
+        check_size(
+            &result,
+            self.options.payload_limit,
+            &format!("result of task '{}'", state.name),
+        )?;
+        shape(
+            t.result.result_selector.as_ref(),
+            Cow::Owned(result),
+            &self.ctx,
+            self.host.random(),
+        )
     }
 
-    fn parallel_attempt(&mut self, state: &State, p: &ParallelState, raw: &Value) -> Result<Value, StatesError> {
+    fn parallel_attempt(
+        &mut self,
+        state: &State,
+        p: &ParallelState,
+        raw: &Value,
+    ) -> Result<Value, StatesError> {
         let effective = select(&state.input_path, raw, &self.ctx, "InputPath")?;
-        let branch_input = shape(p.parameters.as_ref(), effective, &self.ctx, self.host.random())?;
+        let branch_input = shape(
+            p.parameters.as_ref(),
+            effective,
+            &self.ctx,
+            self.host.random(),
+        )?;
         let mut outputs = Vec::with_capacity(p.branches.len());
         for branch in &p.branches {
             let saved = self.ctx.get("State").cloned();
@@ -272,10 +376,20 @@ impl<'a> Runner<'a> {
             self.restore_state_ctx(saved);
             outputs.push(out?);
         }
-        shape(p.result.result_selector.as_ref(), Cow::Owned(Value::Array(outputs)), &self.ctx, self.host.random())
+        shape(
+            p.result.result_selector.as_ref(),
+            Cow::Owned(Value::Array(outputs)),
+            &self.ctx,
+            self.host.random(),
+        )
     }
 
-    fn map_attempt(&mut self, state: &State, m: &MapState, raw: &Value) -> Result<Value, StatesError> {
+    fn map_attempt(
+        &mut self,
+        state: &State,
+        m: &MapState,
+        raw: &Value,
+    ) -> Result<Value, StatesError> {
         let effective = select(&state.input_path, raw, &self.ctx, "InputPath")?.into_owned();
         let items = match &m.items_path {
             None => effective.clone(),
@@ -288,7 +402,11 @@ impl<'a> Runner<'a> {
                 preview(&items)
             )));
         };
-        let tolerated_count = self.dynamic_u64(&m.tolerated_failure_count, &effective, "ToleratedFailureCountPath")?;
+        let tolerated_count = self.dynamic_u64(
+            &m.tolerated_failure_count,
+            &effective,
+            "ToleratedFailureCountPath",
+        )?;
         let tolerated_pct = match &m.tolerated_failure_percentage {
             None => None,
             Some(Dynamic::Fixed(p)) => Some(*p),
@@ -319,7 +437,8 @@ impl<'a> Runner<'a> {
                 Err(e) => {
                     failures += 1;
                     let over_count = tolerated_count.is_some_and(|c| failures > c);
-                    let over_pct = tolerated_pct.is_some_and(|p| failures as f64 * 100.0 / total as f64 > p);
+                    let over_pct =
+                        tolerated_pct.is_some_and(|p| failures as f64 * 100.0 / total as f64 > p);
                     // With both set, the Map fails when either threshold is exceeded.
                     if over_count || over_pct {
                         return Err(StatesError::new(
@@ -334,7 +453,12 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        shape(m.result.result_selector.as_ref(), Cow::Owned(Value::Array(outputs)), &self.ctx, self.host.random())
+        shape(
+            m.result.result_selector.as_ref(),
+            Cow::Owned(Value::Array(outputs)),
+            &self.ctx,
+            self.host.random(),
+        )
     }
 
     fn restore_state_ctx(&mut self, saved: Option<Value>) {
@@ -347,8 +471,15 @@ impl<'a> Runner<'a> {
 /// Pick the first retrier that matches `error`; if it has attempts left,
 /// count one and return the delay. A matching but exhausted retrier ends the
 /// search: later retriers are not consulted (AWS semantics).
-fn next_retry(retriers: &[Retrier], used: &mut [u64], error: &str, rng: &mut dyn crate::Random) -> Option<f64> {
-    let i = retriers.iter().position(|r| error_matches(&r.error_equals, error))?;
+fn next_retry(
+    retriers: &[Retrier],
+    used: &mut [u64],
+    error: &str,
+    rng: &mut dyn crate::Random,
+) -> Option<f64> {
+    let i = retriers
+        .iter()
+        .position(|r| error_matches(&r.error_equals, error))?;
     if used[i] >= retriers[i].max_attempts {
         return None;
     }
@@ -358,12 +489,16 @@ fn next_retry(retriers: &[Retrier], used: &mut [u64], error: &str, rng: &mut dyn
 }
 
 fn find_catcher<'c>(catchers: &'c [Catcher], error: &str) -> Option<&'c Catcher> {
-    catchers.iter().find(|c| error_matches(&c.error_equals, error))
+    catchers
+        .iter()
+        .find(|c| error_matches(&c.error_equals, error))
 }
 
 fn uuid_from(rng: &mut dyn crate::Random) -> String {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
     bytes[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
-    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }

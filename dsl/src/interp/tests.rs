@@ -16,7 +16,12 @@ pub(crate) struct TestHost {
 
 impl TestHost {
     pub fn new(respond: impl FnMut(&TaskCall) -> Result<Value, StatesError> + 'static) -> Self {
-        TestHost { now: RunOptions::default().start_time, sleeps: vec![], rng: SplitMix64(0), respond: Box::new(respond) }
+        TestHost {
+            now: RunOptions::default().start_time,
+            sleeps: vec![],
+            rng: SplitMix64(0),
+            respond: Box::new(respond),
+        }
     }
 }
 
@@ -58,7 +63,12 @@ fn pipeline_order_input_parameters_selector_resultpath_output() {
         assert_eq!(call.payload, &json!({"v": 5, "fixed": 1}));
         Ok(json!({"value": 42, "noise": true}))
     });
-    let out = run(&m, json!({"in": {"x": 5}}), &RunOptions::default(), &mut host);
+    let out = run(
+        &m,
+        json!({"in": {"x": 5}}),
+        &RunOptions::default(),
+        &mut host,
+    );
     assert_eq!(out, Outcome::Succeeded(json!({"r": 42})));
 }
 
@@ -76,7 +86,10 @@ fn retries_back_off_then_catch() {
     }));
     let mut host = TestHost::new(|_| Err(StatesError::new("Boom", "bad")));
     let out = run(&m, json!({"a": 1}), &RunOptions::default(), &mut host);
-    assert_eq!(out, Outcome::Succeeded(json!({"a": 1, "err": {"Error": "Boom", "Cause": "bad"}})));
+    assert_eq!(
+        out,
+        Outcome::Succeeded(json!({"a": 1, "err": {"Error": "Boom", "Cause": "bad"}}))
+    );
     assert_eq!(host.sleeps, vec![2.0, 3.0, 4.5]);
 }
 
@@ -99,9 +112,15 @@ fn validation_reports_every_problem_with_pointers() {
 
 #[test]
 fn jsonata_is_refused_clearly() {
-    let p = StateMachine::from_value(&json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}}))
-        .unwrap_err();
-    assert!(p.to_string().contains("/QueryLanguage: QueryLanguage \"JSONata\" is not supported yet"), "{p}");
+    let p = StateMachine::from_value(
+        &json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}}),
+    )
+    .unwrap_err();
+    assert!(
+        p.to_string()
+            .contains("/QueryLanguage: QueryLanguage \"JSONata\" is not supported yet"),
+        "{p}"
+    );
 }
 
 #[test]
@@ -116,14 +135,27 @@ fn map_runs_each_item_with_context() {
         }}
     }));
     let mut host = TestHost::new(|_| unreachable!());
-    let out = run(&m, json!({"items": ["a", "b"], "k": 0}), &RunOptions::default(), &mut host);
-    assert_eq!(out, Outcome::Succeeded(json!([{"i": 0, "v": "a", "k": 0}, {"i": 1, "v": "b", "k": 0}])));
+    let out = run(
+        &m,
+        json!({"items": ["a", "b"], "k": 0}),
+        &RunOptions::default(),
+        &mut host,
+    );
+    assert_eq!(
+        out,
+        Outcome::Succeeded(json!([{"i": 0, "v": "a", "k": 0}, {"i": 1, "v": "b", "k": 0}]))
+    );
 }
 
 #[test]
 fn data_limit_is_enforced() {
-    let m = machine(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "xxxxxxxxxxxxxxxxxxxx", "End": true}}}));
-    let opts = RunOptions { payload_limit: 10, ..Default::default() };
+    let m = machine(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "xxxxxxxxxxxxxxxxxxxx", "End": true}}}),
+    );
+    let opts = RunOptions {
+        payload_limit: 10,
+        ..Default::default()
+    };
     let mut host = TestHost::new(|_| unreachable!());
     match run(&m, json!({}), &opts, &mut host) {
         Outcome::Failed(e) => assert_eq!(e.error, "States.DataLimitExceeded"),

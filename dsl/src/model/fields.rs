@@ -13,11 +13,22 @@ pub(crate) struct Obj<'a> {
 
 impl<'a> Obj<'a> {
     /// View `value` (at `ptr`) as an object, or record that it must be one.
-    pub fn new(value: &'a Value, ptr: &str, what: &str, problems: &mut Problems) -> Option<Obj<'a>> {
+    pub fn new(
+        value: &'a Value,
+        ptr: &str,
+        what: &str,
+        problems: &mut Problems,
+    ) -> Option<Obj<'a>> {
         match value {
-            Value::Object(map) => Some(Obj { map, ptr: ptr.to_string() }),
+            Value::Object(map) => Some(Obj {
+                map,
+                ptr: ptr.to_string(),
+            }),
             other => {
-                problems.push(ptr, format!("{what} must be a JSON object, found {}", kind(other)));
+                problems.push(
+                    ptr,
+                    format!("{what} must be a JSON object, found {}", kind(other)),
+                );
                 None
             }
         }
@@ -45,7 +56,10 @@ impl<'a> Obj<'a> {
                 };
                 problems.push(
                     self.at(key),
-                    format!("unknown field '{key}' in {what}{hint}; valid fields are: {}", allowed.join(", ")),
+                    format!(
+                        "unknown field '{key}' in {what}{hint}; valid fields are: {}",
+                        allowed.join(", ")
+                    ),
                 );
             }
         }
@@ -55,15 +69,26 @@ impl<'a> Obj<'a> {
         match self.map.get(key)? {
             Value::String(s) => Some(s),
             other => {
-                problems.push(self.at(key), format!("'{key}' must be a string, found {}", kind(other)));
+                problems.push(
+                    self.at(key),
+                    format!("'{key}' must be a string, found {}", kind(other)),
+                );
                 None
             }
         }
     }
 
-    pub fn required_string(&self, key: &str, what: &str, problems: &mut Problems) -> Option<&'a str> {
+    pub fn required_string(
+        &self,
+        key: &str,
+        what: &str,
+        problems: &mut Problems,
+    ) -> Option<&'a str> {
         if !self.has(key) {
-            problems.push(&self.ptr, format!("{what} is missing the required field '{key}'"));
+            problems.push(
+                &self.ptr,
+                format!("{what} is missing the required field '{key}'"),
+            );
             return None;
         }
         self.string(key, problems)
@@ -73,7 +98,10 @@ impl<'a> Obj<'a> {
         match self.map.get(key)? {
             Value::Bool(b) => Some(*b),
             other => {
-                problems.push(self.at(key), format!("'{key}' must be true or false, found {}", kind(other)));
+                problems.push(
+                    self.at(key),
+                    format!("'{key}' must be true or false, found {}", kind(other)),
+                );
                 None
             }
         }
@@ -84,13 +112,19 @@ impl<'a> Obj<'a> {
         let v = self.map.get(key)?;
         match v.as_u64() {
             Some(n) if (min..=max).contains(&n) => Some(n),
-            _ if v.is_number() && v.as_f64().is_some_and(|f| f.fract() == 0.0 && f >= min as f64 && f <= max as f64) => {
+            _ if v.is_number()
+                && v.as_f64()
+                    .is_some_and(|f| f.fract() == 0.0 && f >= min as f64 && f <= max as f64) =>
+            {
                 v.as_f64().map(|f| f as u64)
             }
             _ => {
                 problems.push(
                     self.at(key),
-                    format!("'{key}' must be a whole number from {min} to {max}, found {}", short(v)),
+                    format!(
+                        "'{key}' must be a whole number from {min} to {max}, found {}",
+                        short(v)
+                    ),
                 );
                 None
             }
@@ -105,7 +139,10 @@ impl<'a> Obj<'a> {
             _ => {
                 problems.push(
                     self.at(key),
-                    format!("'{key}' must be a number from {min} to {max}, found {}", short(v)),
+                    format!(
+                        "'{key}' must be a number from {min} to {max}, found {}",
+                        short(v)
+                    ),
                 );
                 None
             }
@@ -160,7 +197,12 @@ pub(crate) fn suggest<'s>(key: &str, allowed: &[&'s str]) -> Option<&'s str> {
         .iter()
         .copied()
         .find(|a| a.to_ascii_lowercase() == lower)
-        .or_else(|| allowed.iter().copied().find(|a| edit_distance(&lower, &a.to_ascii_lowercase()) <= 2))
+        .or_else(|| {
+            allowed
+                .iter()
+                .copied()
+                .find(|a| edit_distance(&lower, &a.to_ascii_lowercase()) <= 2)
+        })
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -169,7 +211,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }

@@ -85,7 +85,8 @@ pub(super) fn check(
         }
     }
     let terminal = scope.states.iter().any(|s| {
-        matches!(s.transition, Some(Transition::End)) || matches!(s.kind, StateKind::Succeed | StateKind::Fail(_))
+        matches!(s.transition, Some(Transition::End))
+            || matches!(s.kind, StateKind::Succeed | StateKind::Fail(_))
     });
     if !terminal && !dangling {
         problems.push(

@@ -73,8 +73,16 @@ pub struct Scope {
 
 impl Scope {
     pub(crate) fn new(start_at: String, states: Vec<State>) -> Scope {
-        let index = states.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
-        Scope { start_at, states, index }
+        let index = states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
+        Scope {
+            start_at,
+            states,
+            index,
+        }
     }
     /// The state named `name` in this scope.
     pub fn get(&self, name: &str) -> Option<&State> {

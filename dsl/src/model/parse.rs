@@ -8,7 +8,14 @@ use super::fields::{kind, Obj};
 use super::{graph, parse_states, Scope, StateMachine, MAX_STATE_NAME_LEN};
 use crate::error::{pointer_token, Problems};
 
-const TOP_FIELDS: &[&str] = &["Comment", "StartAt", "States", "TimeoutSeconds", "Version", "QueryLanguage"];
+const TOP_FIELDS: &[&str] = &[
+    "Comment",
+    "StartAt",
+    "States",
+    "TimeoutSeconds",
+    "Version",
+    "QueryLanguage",
+];
 
 pub(super) fn state_machine(value: &Value) -> Result<StateMachine, Problems> {
     let mut problems = Problems::default();
@@ -20,7 +27,10 @@ pub(super) fn state_machine(value: &Value) -> Result<StateMachine, Problems> {
     query_language(&obj, &mut problems);
     if let Some(v) = obj.string("Version", &mut problems) {
         if v != "1.0" {
-            problems.push(obj.at("Version"), format!("'Version' must be \"1.0\", found \"{v}\""));
+            problems.push(
+                obj.at("Version"),
+                format!("'Version' must be \"1.0\", found \"{v}\""),
+            );
         }
     }
     let timeout_seconds = obj.integer("TimeoutSeconds", 1, 99_999_999, &mut problems);
@@ -32,7 +42,13 @@ pub(super) fn state_machine(value: &Value) -> Result<StateMachine, Problems> {
     }
     let scope = scope.expect("a scope is returned when no problem was found");
     let uses_context = value.to_string().contains("$$");
-    Ok(StateMachine { comment, scope, timeout_seconds, uses_context, definition: value.clone() })
+    Ok(StateMachine {
+        comment,
+        scope,
+        timeout_seconds,
+        uses_context,
+        definition: value.clone(),
+    })
 }
 
 /// `QueryLanguage` is recognised: JSONPath is what Sluice runs; JSONata is
@@ -57,11 +73,20 @@ pub(super) fn scope(obj: &Obj, what: &str, problems: &mut Problems) -> Option<Sc
     let start_at = obj.required_string("StartAt", what, problems);
     let states_ptr = obj.at("States");
     let Some(states_value) = obj.get("States") else {
-        problems.push(&obj.ptr, format!("{what} is missing the required field 'States' (an object of named states)"));
+        problems.push(
+            &obj.ptr,
+            format!("{what} is missing the required field 'States' (an object of named states)"),
+        );
         return None;
     };
     let Value::Object(map) = states_value else {
-        problems.push(&states_ptr, format!("'States' must be an object of named states, found {}", kind(states_value)));
+        problems.push(
+            &states_ptr,
+            format!(
+                "'States' must be an object of named states, found {}",
+                kind(states_value)
+            ),
+        );
         return None;
     };
     if map.is_empty() {
@@ -73,17 +98,25 @@ pub(super) fn scope(obj: &Obj, what: &str, problems: &mut Problems) -> Option<Sc
     for (name, v) in map {
         let ptr = format!("{states_ptr}/{}", pointer_token(name));
         if name.is_empty() || name.chars().count() > MAX_STATE_NAME_LEN {
-            problems.push(&ptr, format!("a state name must be 1 to {MAX_STATE_NAME_LEN} characters long"));
+            problems.push(
+                &ptr,
+                format!("a state name must be 1 to {MAX_STATE_NAME_LEN} characters long"),
+            );
         }
         if let Some(state) = parse_states::state(name, v, &ptr, problems) {
             states.push(state);
         }
     }
-    let Some(start_at) = start_at else { return None };
+    let Some(start_at) = start_at else {
+        return None;
+    };
     if !map.contains_key(start_at) {
         problems.push(
             obj.at("StartAt"),
-            format!("StartAt names '{start_at}', which is not a state in 'States'; use one of: {}", names(map)),
+            format!(
+                "StartAt names '{start_at}', which is not a state in 'States'; use one of: {}",
+                names(map)
+            ),
         );
     }
     let complete = states.len() == map.len() && map.contains_key(start_at);

@@ -10,7 +10,9 @@ use crate::error::{names, Problems};
 use crate::intrinsic::{looks_like_intrinsic, Intrinsic};
 use crate::retry::{Catcher, Jitter, Retrier};
 
-const TYPES: &[&str] = &["Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"];
+const TYPES: &[&str] = &[
+    "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map",
+];
 const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
 const IO: &[&str] = &["InputPath", "OutputPath"];
 const FLOW: &[&str] = &["Next", "End"];
@@ -29,21 +31,40 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 ];
 
 fn allowed(extra: &[&[&'static str]]) -> Vec<&'static str> {
-    COMMON.iter().chain(extra.iter().flat_map(|g| g.iter())).copied().collect()
+    COMMON
+        .iter()
+        .chain(extra.iter().flat_map(|g| g.iter()))
+        .copied()
+        .collect()
 }
 
-pub(super) fn state(name: &str, value: &Value, ptr: &str, problems: &mut Problems) -> Option<State> {
+pub(super) fn state(
+    name: &str,
+    value: &Value,
+    ptr: &str,
+    problems: &mut Problems,
+) -> Option<State> {
     let obj = Obj::new(value, ptr, &format!("state '{name}'"), problems)?;
     let ty = match obj.get("Type") {
         None => {
-            problems.push(ptr, format!("state '{name}' is missing 'Type'; use one of: {}", TYPES.join(", ")));
+            problems.push(
+                ptr,
+                format!(
+                    "state '{name}' is missing 'Type'; use one of: {}",
+                    TYPES.join(", ")
+                ),
+            );
             return None;
         }
         Some(Value::String(t)) if TYPES.contains(&t.as_str()) => t.as_str(),
         Some(other) => {
             problems.push(
                 obj.at("Type"),
-                format!("unknown state type {}; use one of: {}", crate::path::preview(other), TYPES.join(", ")),
+                format!(
+                    "unknown state type {}; use one of: {}",
+                    crate::path::preview(other),
+                    TYPES.join(", ")
+                ),
             );
             return None;
         }
@@ -55,10 +76,21 @@ pub(super) fn state(name: &str, value: &Value, ptr: &str, problems: &mut Problem
             IO,
             FLOW,
             RESULT,
-            &["Parameters", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath"],
+            &[
+                "Parameters",
+                "Resource",
+                "TimeoutSeconds",
+                "TimeoutSecondsPath",
+                "HeartbeatSeconds",
+                "HeartbeatSecondsPath",
+            ],
         ]),
         "Choice" => allowed(&[IO, &["Choices", "Default"]]),
-        "Wait" => allowed(&[IO, FLOW, &["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]]),
+        "Wait" => allowed(&[
+            IO,
+            FLOW,
+            &["Seconds", "Timestamp", "SecondsPath", "TimestampPath"],
+        ]),
         "Succeed" => allowed(&[IO]),
         "Fail" => allowed(&[&["Error", "ErrorPath", "Cause", "CausePath"]]),
         "Parallel" => allowed(&[IO, FLOW, RESULT, &["Parameters", "Branches"]]),
@@ -67,9 +99,17 @@ pub(super) fn state(name: &str, value: &Value, ptr: &str, problems: &mut Problem
             FLOW,
             RESULT,
             &[
-                "Iterator", "ItemProcessor", "ItemsPath", "ItemSelector", "Parameters", "MaxConcurrency",
-                "MaxConcurrencyPath", "ToleratedFailureCount", "ToleratedFailureCountPath",
-                "ToleratedFailurePercentage", "ToleratedFailurePercentagePath",
+                "Iterator",
+                "ItemProcessor",
+                "ItemsPath",
+                "ItemSelector",
+                "Parameters",
+                "MaxConcurrency",
+                "MaxConcurrencyPath",
+                "ToleratedFailureCount",
+                "ToleratedFailureCountPath",
+                "ToleratedFailurePercentage",
+                "ToleratedFailurePercentagePath",
             ],
         ]),
     };
@@ -78,7 +118,11 @@ pub(super) fn state(name: &str, value: &Value, ptr: &str, problems: &mut Problem
             problems.push(obj.at(field), *message);
         }
     }
-    let unknown: Vec<&str> = fields.iter().copied().chain(UNSUPPORTED.iter().map(|(f, _)| *f)).collect();
+    let unknown: Vec<&str> = fields
+        .iter()
+        .copied()
+        .chain(UNSUPPORTED.iter().map(|(f, _)| *f))
+        .collect();
     obj.unknown_fields(&unknown, &format!("a {ty} state"), problems);
     query_language(&obj, problems);
     let comment = obj.string("Comment", problems).map(str::to_string);
@@ -101,7 +145,14 @@ pub(super) fn state(name: &str, value: &Value, ptr: &str, problems: &mut Problem
     if problems.len() > before {
         return None;
     }
-    Some(State { name: name.to_string(), comment, input_path, output_path, transition, kind: kind? })
+    Some(State {
+        name: name.to_string(),
+        comment,
+        input_path,
+        output_path,
+        transition,
+        kind: kind?,
+    })
 }
 
 fn transition(obj: &Obj, ty: &str, problems: &mut Problems) -> Option<Transition> {
@@ -109,14 +160,20 @@ fn transition(obj: &Obj, ty: &str, problems: &mut Problems) -> Option<Transition
     let end = obj.bool("End", problems);
     match (next, end) {
         (Some(_), Some(true)) => {
-            problems.push(&obj.ptr, "a state cannot have both 'Next' and \"End\": true; keep one");
+            problems.push(
+                &obj.ptr,
+                "a state cannot have both 'Next' and \"End\": true; keep one",
+            );
             None
         }
         (Some(n), _) => Some(Transition::Next(n.to_string())),
         (None, Some(true)) => Some(Transition::End),
         (None, _) if obj.has("Next") => None,
         (None, _) => {
-            problems.push(&obj.ptr, format!("a {ty} state needs 'Next' (the state to go to) or \"End\": true"));
+            problems.push(
+                &obj.ptr,
+                format!("a {ty} state needs 'Next' (the state to go to) or \"End\": true"),
+            );
             None
         }
     }
@@ -126,7 +183,10 @@ fn data_path(obj: &Obj, key: &str, problems: &mut Problems) -> DataPath {
     match obj.get(key) {
         None => DataPath::Whole,
         Some(Value::Null) => DataPath::Null,
-        Some(_) => obj.path(key, problems).map(DataPath::Path).unwrap_or_default(),
+        Some(_) => obj
+            .path(key, problems)
+            .map(DataPath::Path)
+            .unwrap_or_default(),
     }
 }
 
@@ -168,9 +228,19 @@ fn result_handling(obj: &Obj, problems: &mut Problems) -> ResultHandling {
     }
 }
 
-fn dynamic_int(obj: &Obj, key: &str, path_key: &str, min: u64, max: u64, problems: &mut Problems) -> Option<Dynamic<u64>> {
+fn dynamic_int(
+    obj: &Obj,
+    key: &str,
+    path_key: &str,
+    min: u64,
+    max: u64,
+    problems: &mut Problems,
+) -> Option<Dynamic<u64>> {
     if obj.has(key) && obj.has(path_key) {
-        problems.push(&obj.ptr, format!("use either '{key}' or '{path_key}', not both"));
+        problems.push(
+            &obj.ptr,
+            format!("use either '{key}' or '{path_key}', not both"),
+        );
         return None;
     }
     if obj.has(path_key) {
@@ -182,13 +252,33 @@ fn dynamic_int(obj: &Obj, key: &str, path_key: &str, min: u64, max: u64, problem
 fn task(obj: &Obj, problems: &mut Problems) -> Option<TaskState> {
     let resource = obj.required_string("Resource", "a Task state", problems);
     if resource.is_some_and(str::is_empty) {
-        problems.push(obj.at("Resource"), "'Resource' must name what to run, e.g. \"sluice:function:NAME\"");
+        problems.push(
+            obj.at("Resource"),
+            "'Resource' must name what to run, e.g. \"sluice:function:NAME\"",
+        );
     }
-    let timeout = dynamic_int(obj, "TimeoutSeconds", "TimeoutSecondsPath", 1, 99_999_999, problems);
-    let heartbeat = dynamic_int(obj, "HeartbeatSeconds", "HeartbeatSecondsPath", 1, 99_999_999, problems);
+    let timeout = dynamic_int(
+        obj,
+        "TimeoutSeconds",
+        "TimeoutSecondsPath",
+        1,
+        99_999_999,
+        problems,
+    );
+    let heartbeat = dynamic_int(
+        obj,
+        "HeartbeatSeconds",
+        "HeartbeatSecondsPath",
+        1,
+        99_999_999,
+        problems,
+    );
     if let (Some(Dynamic::Fixed(t)), Some(Dynamic::Fixed(h))) = (&timeout, &heartbeat) {
         if h >= t {
-            problems.push(obj.at("HeartbeatSeconds"), format!("HeartbeatSeconds ({h}) must be smaller than TimeoutSeconds ({t})"));
+            problems.push(
+                obj.at("HeartbeatSeconds"),
+                format!("HeartbeatSeconds ({h}) must be smaller than TimeoutSeconds ({t})"),
+            );
         }
     }
     if let Some(r) = resource.filter(|r| !r.is_empty()) {
@@ -210,15 +300,27 @@ fn task(obj: &Obj, problems: &mut Problems) -> Option<TaskState> {
 fn choice(obj: &Obj, problems: &mut Problems) -> Option<ChoiceState> {
     let default = obj.string("Default", problems).map(str::to_string);
     let Some(v) = obj.get("Choices") else {
-        problems.push(&obj.ptr, "a Choice state needs 'Choices': a non-empty array of rules, each with a 'Next'");
+        problems.push(
+            &obj.ptr,
+            "a Choice state needs 'Choices': a non-empty array of rules, each with a 'Next'",
+        );
         return None;
     };
     let Value::Array(items) = v else {
-        problems.push(obj.at("Choices"), format!("'Choices' must be a non-empty array of rules, found {}", kind(v)));
+        problems.push(
+            obj.at("Choices"),
+            format!(
+                "'Choices' must be a non-empty array of rules, found {}",
+                kind(v)
+            ),
+        );
         return None;
     };
     if items.is_empty() {
-        problems.push(obj.at("Choices"), "'Choices' must contain at least one rule");
+        problems.push(
+            obj.at("Choices"),
+            "'Choices' must contain at least one rule",
+        );
         return None;
     }
     let mut choices = Vec::with_capacity(items.len());
@@ -231,8 +333,10 @@ fn choice(obj: &Obj, problems: &mut Problems) -> Option<ChoiceState> {
 }
 
 fn wait(obj: &Obj, problems: &mut Problems) -> Option<WaitState> {
-    let given: Vec<&str> =
-        ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"].into_iter().filter(|k| obj.has(k)).collect();
+    let given: Vec<&str> = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
+        .into_iter()
+        .filter(|k| obj.has(k))
+        .collect();
     if given.len() != 1 {
         problems.push(
             &obj.ptr,
@@ -244,7 +348,9 @@ fn wait(obj: &Obj, problems: &mut Problems) -> Option<WaitState> {
         return None;
     }
     match given[0] {
-        "Seconds" => obj.integer("Seconds", 0, 99_999_999, problems).map(WaitState::Seconds),
+        "Seconds" => obj
+            .integer("Seconds", 0, 99_999_999, problems)
+            .map(WaitState::Seconds),
         "Timestamp" => {
             let s = obj.string("Timestamp", problems)?;
             match crate::timestamp::parse(s) {
@@ -255,14 +361,26 @@ fn wait(obj: &Obj, problems: &mut Problems) -> Option<WaitState> {
                 }
             }
         }
-        "SecondsPath" => obj.path("SecondsPath", problems).map(WaitState::SecondsPath),
-        _ => obj.path("TimestampPath", problems).map(WaitState::TimestampPath),
+        "SecondsPath" => obj
+            .path("SecondsPath", problems)
+            .map(WaitState::SecondsPath),
+        _ => obj
+            .path("TimestampPath", problems)
+            .map(WaitState::TimestampPath),
     }
 }
 
-fn string_source(obj: &Obj, key: &str, path_key: &str, problems: &mut Problems) -> Option<StringSource> {
+fn string_source(
+    obj: &Obj,
+    key: &str,
+    path_key: &str,
+    problems: &mut Problems,
+) -> Option<StringSource> {
     if obj.has(key) && obj.has(path_key) {
-        problems.push(&obj.ptr, format!("use either '{key}' or '{path_key}', not both"));
+        problems.push(
+            &obj.ptr,
+            format!("use either '{key}' or '{path_key}', not both"),
+        );
         return None;
     }
     if let Some(s) = obj.string(key, problems) {
@@ -286,21 +404,39 @@ fn fail(obj: &Obj, problems: &mut Problems) -> Option<FailState> {
 
 fn parallel(obj: &Obj, problems: &mut Problems) -> Option<ParallelState> {
     let Some(v) = obj.get("Branches") else {
-        problems.push(&obj.ptr, "a Parallel state needs 'Branches': an array of {\"StartAt\", \"States\"} objects");
+        problems.push(
+            &obj.ptr,
+            "a Parallel state needs 'Branches': an array of {\"StartAt\", \"States\"} objects",
+        );
         return None;
     };
     let Value::Array(items) = v else {
-        problems.push(obj.at("Branches"), format!("'Branches' must be an array of {{\"StartAt\", \"States\"}} objects, found {}", kind(v)));
+        problems.push(
+            obj.at("Branches"),
+            format!(
+                "'Branches' must be an array of {{\"StartAt\", \"States\"}} objects, found {}",
+                kind(v)
+            ),
+        );
         return None;
     };
     if items.is_empty() {
-        problems.push(obj.at("Branches"), "'Branches' must contain at least one branch");
+        problems.push(
+            obj.at("Branches"),
+            "'Branches' must contain at least one branch",
+        );
     }
     let mut branches = Vec::new();
     for (i, b) in items.iter().enumerate() {
         let ptr = format!("{}/{i}", obj.at("Branches"));
-        let Some(bobj) = Obj::new(b, &ptr, "a branch", problems) else { continue };
-        bobj.unknown_fields(&["StartAt", "States", "Comment"], "a Parallel branch", problems);
+        let Some(bobj) = Obj::new(b, &ptr, "a branch", problems) else {
+            continue;
+        };
+        bobj.unknown_fields(
+            &["StartAt", "States", "Comment"],
+            "a Parallel branch",
+            problems,
+        );
         if let Some(s) = scope(&bobj, "a Parallel branch", problems) {
             branches.push(s);
         }
@@ -315,7 +451,10 @@ fn parallel(obj: &Obj, problems: &mut Problems) -> Option<ParallelState> {
 fn map_state(obj: &Obj, problems: &mut Problems) -> Option<MapState> {
     let processor = match (obj.get("ItemProcessor"), obj.get("Iterator")) {
         (Some(_), Some(_)) => {
-            problems.push(&obj.ptr, "use either 'ItemProcessor' or the older 'Iterator', not both");
+            problems.push(
+                &obj.ptr,
+                "use either 'ItemProcessor' or the older 'Iterator', not both",
+            );
             None
         }
         (None, None) => {
@@ -325,7 +464,11 @@ fn map_state(obj: &Obj, problems: &mut Problems) -> Option<MapState> {
         (Some(v), None) => {
             let ptr = obj.at("ItemProcessor");
             Obj::new(v, &ptr, "'ItemProcessor'", problems).and_then(|p| {
-                p.unknown_fields(&["StartAt", "States", "Comment", "ProcessorConfig"], "'ItemProcessor'", problems);
+                p.unknown_fields(
+                    &["StartAt", "States", "Comment", "ProcessorConfig"],
+                    "'ItemProcessor'",
+                    problems,
+                );
                 processor_config(&p, problems);
                 scope(&p, "'ItemProcessor'", problems)
             })
@@ -339,21 +482,42 @@ fn map_state(obj: &Obj, problems: &mut Problems) -> Option<MapState> {
         }
     };
     if obj.has("ItemSelector") && obj.has("Parameters") {
-        problems.push(&obj.ptr, "use either 'ItemSelector' or the older 'Parameters', not both");
+        problems.push(
+            &obj.ptr,
+            "use either 'ItemSelector' or the older 'Parameters', not both",
+        );
     }
-    let item_selector = template(obj, "ItemSelector", problems).or_else(|| template(obj, "Parameters", problems));
-    let items_path = obj.get("ItemsPath").and_then(|_| obj.reference_path("ItemsPath", problems));
-    let max_concurrency =
-        dynamic_int(obj, "MaxConcurrency", "MaxConcurrencyPath", 0, 99_999_999, problems).unwrap_or(Dynamic::Fixed(0));
-    let tolerated_failure_count =
-        dynamic_int(obj, "ToleratedFailureCount", "ToleratedFailureCountPath", 0, 99_999_999, problems);
+    let item_selector =
+        template(obj, "ItemSelector", problems).or_else(|| template(obj, "Parameters", problems));
+    let items_path = obj
+        .get("ItemsPath")
+        .and_then(|_| obj.reference_path("ItemsPath", problems));
+    let max_concurrency = dynamic_int(
+        obj,
+        "MaxConcurrency",
+        "MaxConcurrencyPath",
+        0,
+        99_999_999,
+        problems,
+    )
+    .unwrap_or(Dynamic::Fixed(0));
+    let tolerated_failure_count = dynamic_int(
+        obj,
+        "ToleratedFailureCount",
+        "ToleratedFailureCountPath",
+        0,
+        99_999_999,
+        problems,
+    );
     let tolerated_failure_percentage = if obj.has("ToleratedFailurePercentagePath") {
         if obj.has("ToleratedFailurePercentage") {
             problems.push(&obj.ptr, "use either 'ToleratedFailurePercentage' or 'ToleratedFailurePercentagePath', not both");
         }
-        obj.path("ToleratedFailurePercentagePath", problems).map(Dynamic::Path)
+        obj.path("ToleratedFailurePercentagePath", problems)
+            .map(Dynamic::Path)
     } else {
-        obj.number("ToleratedFailurePercentage", 0.0, 100.0, problems).map(Dynamic::Fixed)
+        obj.number("ToleratedFailurePercentage", 0.0, 100.0, problems)
+            .map(Dynamic::Fixed)
     };
     Some(MapState {
         processor: processor?,
@@ -367,14 +531,24 @@ fn map_state(obj: &Obj, problems: &mut Problems) -> Option<MapState> {
 }
 
 fn processor_config(p: &Obj, problems: &mut Problems) {
-    let Some(v) = p.get("ProcessorConfig") else { return };
+    let Some(v) = p.get("ProcessorConfig") else {
+        return;
+    };
     let ptr = p.at("ProcessorConfig");
-    let Some(cfg) = Obj::new(v, &ptr, "'ProcessorConfig'", problems) else { return };
+    let Some(cfg) = Obj::new(v, &ptr, "'ProcessorConfig'", problems) else {
+        return;
+    };
     cfg.unknown_fields(&["Mode", "ExecutionType"], "'ProcessorConfig'", problems);
     match cfg.string("Mode", problems) {
         None | Some("INLINE") => {}
-        Some("DISTRIBUTED") => problems.push(cfg.at("Mode"), "Distributed Map is not supported yet; use \"Mode\": \"INLINE\""),
-        Some(other) => problems.push(cfg.at("Mode"), format!("unknown Mode \"{other}\"; use \"INLINE\"")),
+        Some("DISTRIBUTED") => problems.push(
+            cfg.at("Mode"),
+            "Distributed Map is not supported yet; use \"Mode\": \"INLINE\"",
+        ),
+        Some(other) => problems.push(
+            cfg.at("Mode"),
+            format!("unknown Mode \"{other}\"; use \"INLINE\""),
+        ),
     }
 }
 
@@ -392,11 +566,17 @@ fn error_equals(obj: &Obj, what: &str, problems: &mut Problems) -> Option<Vec<St
     for (i, item) in items.iter().enumerate() {
         match item.as_str() {
             Some(s) if !s.is_empty() => out.push(s.to_string()),
-            _ => problems.push(format!("{ptr}/{i}"), "each error name must be a non-empty string"),
+            _ => problems.push(
+                format!("{ptr}/{i}"),
+                "each error name must be a non-empty string",
+            ),
         }
     }
     if out.iter().any(|e| e == names::ALL) && items.len() > 1 {
-        problems.push(ptr, "\"States.ALL\" must appear alone in 'ErrorEquals'; it already matches every error");
+        problems.push(
+            ptr,
+            "\"States.ALL\" must appear alone in 'ErrorEquals'; it already matches every error",
+        );
     }
     Some(out)
 }
@@ -405,7 +585,10 @@ fn error_equals(obj: &Obj, what: &str, problems: &mut Problems) -> Option<Vec<St
 fn check_all_last(errors: &[Option<Vec<String>>], ptr: &str, problems: &mut Problems) {
     let n = errors.len();
     for (i, e) in errors.iter().enumerate() {
-        if i + 1 < n && e.as_ref().is_some_and(|e| e.iter().any(|x| x == names::ALL)) {
+        if i + 1 < n
+            && e.as_ref()
+                .is_some_and(|e| e.iter().any(|x| x == names::ALL))
+        {
             problems.push(
                 format!("{ptr}/{i}/ErrorEquals"),
                 "the entry with \"States.ALL\" must be the last one; entries after it can never match",
@@ -417,9 +600,16 @@ fn check_all_last(errors: &[Option<Vec<String>>], ptr: &str, problems: &mut Prob
 fn list<'a>(obj: &Obj<'a>, key: &str, problems: &mut Problems) -> Vec<(String, &'a Value)> {
     match obj.get(key) {
         None => Vec::new(),
-        Some(Value::Array(items)) => items.iter().enumerate().map(|(i, v)| (format!("{}/{i}", obj.at(key)), v)).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("{}/{i}", obj.at(key)), v))
+            .collect(),
         Some(other) => {
-            problems.push(obj.at(key), format!("'{key}' must be an array, found {}", kind(other)));
+            problems.push(
+                obj.at(key),
+                format!("'{key}' must be an array, found {}", kind(other)),
+            );
             Vec::new()
         }
     }
@@ -434,7 +624,15 @@ fn retriers(obj: &Obj, problems: &mut Problems) -> Vec<Retrier> {
             continue;
         };
         r.unknown_fields(
-            &["ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"],
+            &[
+                "ErrorEquals",
+                "IntervalSeconds",
+                "MaxAttempts",
+                "BackoffRate",
+                "MaxDelaySeconds",
+                "JitterStrategy",
+                "Comment",
+            ],
             "a retrier",
             problems,
         );
@@ -445,15 +643,24 @@ fn retriers(obj: &Obj, problems: &mut Problems) -> Vec<Retrier> {
             None | Some("NONE") => Jitter::None,
             Some("FULL") => Jitter::Full,
             Some(other) => {
-                problems.push(r.at("JitterStrategy"), format!("unknown JitterStrategy \"{other}\"; use \"FULL\" or \"NONE\""));
+                problems.push(
+                    r.at("JitterStrategy"),
+                    format!("unknown JitterStrategy \"{other}\"; use \"FULL\" or \"NONE\""),
+                );
                 Jitter::None
             }
         };
         let retrier = Retrier {
             error_equals: ee.unwrap_or_default(),
-            interval_seconds: r.integer("IntervalSeconds", 1, 99_999_999, problems).unwrap_or(d.interval_seconds),
-            max_attempts: r.integer("MaxAttempts", 0, 99_999_999, problems).unwrap_or(d.max_attempts),
-            backoff_rate: r.number("BackoffRate", 1.0, f64::MAX, problems).unwrap_or(d.backoff_rate),
+            interval_seconds: r
+                .integer("IntervalSeconds", 1, 99_999_999, problems)
+                .unwrap_or(d.interval_seconds),
+            max_attempts: r
+                .integer("MaxAttempts", 0, 99_999_999, problems)
+                .unwrap_or(d.max_attempts),
+            backoff_rate: r
+                .number("BackoffRate", 1.0, f64::MAX, problems)
+                .unwrap_or(d.backoff_rate),
             max_delay_seconds: r.integer("MaxDelaySeconds", 1, 31_622_400, problems),
             jitter,
         };
@@ -471,13 +678,21 @@ fn catchers(obj: &Obj, problems: &mut Problems) -> Vec<Catcher> {
             errors.push(None);
             continue;
         };
-        c.unknown_fields(&["ErrorEquals", "ResultPath", "Next", "Comment"], "a catcher", problems);
+        c.unknown_fields(
+            &["ErrorEquals", "ResultPath", "Next", "Comment"],
+            "a catcher",
+            problems,
+        );
         let ee = error_equals(&c, "a catcher", problems);
         errors.push(ee.clone());
         let next = c.required_string("Next", "a catcher", problems);
         let rp = result_path(&c, problems);
         if let (Some(ee), Some(next)) = (ee, next) {
-            out.push(Catcher { error_equals: ee, result_path: rp, next: next.to_string() });
+            out.push(Catcher {
+                error_equals: ee,
+                result_path: rp,
+                next: next.to_string(),
+            });
         }
     }
     check_all_last(&errors, &obj.at("Catch"), problems);
