@@ -128,13 +128,15 @@ impl<'a> Runner<'a> {
                 }
                 let next = match next.or(c.default.as_deref()) {
                     Some(n) => n,
-                    None => return Err(StatesError::new(
-                        names::NO_CHOICE_MATCHED,
-                        format!(
+                    None => {
+                        return Err(StatesError::new(
+                            names::NO_CHOICE_MATCHED,
+                            format!(
                             "No Choice Rules matched and no Default was specified in state '{}'",
                             state.name
                         ),
-                    )),
+                        ))
+                    }
                 };
                 let out =
                     select(&state.output_path, &effective, &self.ctx, "OutputPath")?.into_owned();

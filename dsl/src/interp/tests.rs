@@ -7,11 +7,13 @@ use serde_json::{json, Value};
 use super::*;
 use crate::{SplitMix64, StateMachine};
 
+type Responder = Box<dyn FnMut(&TaskCall) -> Result<Value, StatesError>>;
+
 pub(crate) struct TestHost {
     pub now: DateTime<Utc>,
     pub sleeps: Vec<f64>,
     pub rng: SplitMix64,
-    pub respond: Box<dyn FnMut(&TaskCall) -> Result<Value, StatesError>>,
+    pub respond: Responder,
 }
 
 impl TestHost {

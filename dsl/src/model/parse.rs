@@ -107,9 +107,7 @@ pub(super) fn scope(obj: &Obj, what: &str, problems: &mut Problems) -> Option<Sc
             states.push(state);
         }
     }
-    let Some(start_at) = start_at else {
-        return None;
-    };
+    let start_at = start_at?;
     if !map.contains_key(start_at) {
         problems.push(
             obj.at("StartAt"),
