@@ -174,15 +174,15 @@ impl<'a> Runner<'a> {
                 let cause = self.fail_string(f.cause.as_ref(), &raw, "CausePath")?;
                 Err(StatesError::new(error, cause))
             }
-            StateKind::Task(t) => self.with_retry(state, &t.result, raw, |r, raw| {
-                r.task_attempt(state, t, raw)
+            StateKind::Task(t) => self.with_retry(state, &t.result, raw, |r, raw, retries| {
+                r.task_attempt(state, t, raw, retries)
             }),
-            StateKind::Parallel(p) => self.with_retry(state, &p.result, raw, |r, raw| {
+            StateKind::Parallel(p) => self.with_retry(state, &p.result, raw, |r, raw, _| {
                 r.parallel_attempt(state, p, raw)
             }),
-            StateKind::Map(m) => {
-                self.with_retry(state, &m.result, raw, |r, raw| r.map_attempt(state, m, raw))
-            }
+            StateKind::Map(m) => self.with_retry(state, &m.result, raw, |r, raw, _| {
+                r.map_attempt(state, m, raw)
+            }),
         }
     }
 
@@ -265,12 +265,12 @@ impl<'a> Runner<'a> {
         state: &'s State,
         policy: &'s ResultHandling,
         raw: Value,
-        mut attempt: impl FnMut(&mut Self, &Value) -> Result<Value, StatesError>,
+        mut attempt: impl FnMut(&mut Self, &Value, u32) -> Result<Value, StatesError>,
     ) -> Result<Step<'s>, StatesError> {
         let mut used = vec![0u64; policy.retry.len()];
         let mut retries: u32 = 0;
         loop {
-            let error = match attempt(self, &raw) {
+            let error = match attempt(self, &raw, retries) {
                 Ok(result) => {
                     let merged = merge_result(&policy.result_path, raw, result)?;
                     let out =
@@ -309,6 +309,7 @@ impl<'a> Runner<'a> {
         state: &State,
         t: &TaskState,
         raw: &Value,
+        retry_count: u32,
     ) -> Result<Value, StatesError> {
         let effective = select(&state.input_path, raw, &self.ctx, "InputPath")?;
         let token = t.wait_for_task_token.then(|| uuid_from(self.host.random()));
@@ -330,11 +331,6 @@ impl<'a> Runner<'a> {
             self.dynamic_u64(&t.timeout_seconds, &effective, "TimeoutSecondsPath")?;
         let heartbeat_seconds =
             self.dynamic_u64(&t.heartbeat_seconds, &effective, "HeartbeatSecondsPath")?;
-        let retry_count = self
-            .ctx
-            .pointer("/State/RetryCount")
-            .and_then(Value::as_u64)
-            .unwrap_or(0) as u32;
         let call = TaskCall {
             state: &state.name,
             resource: &t.resource,
