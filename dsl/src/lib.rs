@@ -6,11 +6,21 @@
 //! policy) and an in-memory interpreter. No I/O and no async: callers supply
 //! task results, time and randomness.
 
+pub mod choice;
 pub mod error;
+pub mod function;
+pub mod interp;
+pub mod intrinsic;
+pub mod mocks;
+pub mod model;
 pub mod path;
+pub mod resource;
+pub mod retry;
+pub mod template;
 pub mod timestamp;
 
 pub use error::{Problem, Problems, StatesError};
+pub use model::StateMachine;
 pub use path::Path;
 
 /// A source of randomness, supplied by the caller so this crate stays pure

@@ -70,13 +70,21 @@ impl Path {
                 "'{text}' is not a JSONPath: a path must start with '$' (the state input) or '$$' (the context object)"
             ));
         };
-        let query = parse_json_path(&format!("${rest}"))
-            .map_err(|e| format!("'{text}' is not a valid JSONPath: {}", first_line(&e.to_string())))?;
+        let query = parse_json_path(&format!("${rest}")).map_err(|e| {
+            format!(
+                "'{text}' is not a valid JSONPath{}",
+                syntax_position(&e.to_string())
+            )
+        })?;
         let kind = match reference_steps(&query) {
             Some(steps) => Kind::Reference(steps),
             None => Kind::Query(query),
         };
-        Ok(Path { text: text.to_string(), root, kind })
+        Ok(Path {
+            text: text.to_string(),
+            root,
+            kind,
+        })
     }
 
     /// Compile a path that must be a reference path (ResultPath, ItemsPath).
@@ -110,7 +118,11 @@ impl Path {
 
     /// Look the path up. A reference path gives its node or `None`; any other
     /// path gives an array of every match (possibly empty), as AWS does.
-    pub fn lookup<'a>(&self, input: &'a Value, context: &'a Value) -> Option<std::borrow::Cow<'a, Value>> {
+    pub fn lookup<'a>(
+        &self,
+        input: &'a Value,
+        context: &'a Value,
+    ) -> Option<std::borrow::Cow<'a, Value>> {
         let doc = match self.root {
             Root::Input => input,
             Root::Context => context,
@@ -119,7 +131,9 @@ impl Path {
             Kind::Reference(steps) => walk(doc, steps).map(std::borrow::Cow::Borrowed),
             Kind::Query(q) => {
                 let found = js_path_process(q, doc).ok()?;
-                Some(std::borrow::Cow::Owned(Value::Array(found.into_iter().map(|r| r.val.clone()).collect())))
+                Some(std::borrow::Cow::Owned(Value::Array(
+                    found.into_iter().map(|r| r.val.clone()).collect(),
+                )))
             }
         }
     }
@@ -130,7 +144,11 @@ impl Path {
         match self.lookup(input, context) {
             Some(v) => Ok(v.into_owned()),
             None => {
-                let doc = if self.root == Root::Input { input } else { context };
+                let doc = if self.root == Root::Input {
+                    input
+                } else {
+                    context
+                };
                 Err(StatesError::runtime(format!(
                     "Invalid path '{}': no value at this path in {}",
                     self.text,
@@ -144,12 +162,19 @@ impl Path {
     /// creating intermediate objects as AWS does. `$` replaces the target.
     pub fn set(&self, target: &mut Value, value: Value) -> Result<(), StatesError> {
         let Kind::Reference(steps) = &self.kind else {
-            return Err(StatesError::runtime(format!("'{}' is not a reference path", self.text)));
+            return Err(StatesError::runtime(format!(
+                "'{}' is not a reference path",
+                self.text
+            )));
         };
         let fail = |target: &Value| {
             StatesError::new(
                 crate::error::names::RESULT_PATH_MATCH_FAILURE,
-                format!("Unable to apply ReferencePath {} to input {}", self.text, preview(target)),
+                format!(
+                    "Unable to apply ReferencePath {} to input {}",
+                    self.text,
+                    preview(target)
+                ),
             )
         };
         let Some((last, parents)) = steps.split_last() else {
@@ -172,7 +197,9 @@ impl Path {
             }
             cur = match (step, cur) {
                 (Step::Field(name), Value::Object(map)) => {
-                    let slot = map.entry(name.clone()).or_insert_with(|| Value::Object(Map::new()));
+                    let slot = map
+                        .entry(name.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
                     if !(slot.is_object() || slot.is_array()) {
                         *slot = Value::Object(Map::new());
                     }
@@ -240,8 +267,18 @@ fn unquote(name: &str) -> String {
     }
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s)
+/// jsonpath-rust reports pest's "--> LINE:COLUMN"; turn it into a hint.
+fn syntax_position(message: &str) -> String {
+    let column = message
+        .split("-->")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pos| pos.split(':').nth(1))
+        .and_then(|c| c.parse::<usize>().ok());
+    match column {
+        Some(c) => format!(" (syntax error at character {c}); paths look like $.field, $['a b'], $.list[0], $.list[*].id or $.list[?(@.n > 1)]"),
+        None => format!(": {}", message.lines().next().unwrap_or(message)),
+    }
 }
 
 /// A short rendering of a document for error causes (never the whole payload).
@@ -285,12 +322,19 @@ mod tests {
     #[test]
     fn context_paths_read_the_context() {
         let p = Path::parse("$$.Execution.Id").unwrap();
-        assert_eq!(p.select(&json!({}), &json!({"Execution": {"Id": "e1"}})).unwrap(), json!("e1"));
+        assert_eq!(
+            p.select(&json!({}), &json!({"Execution": {"Id": "e1"}}))
+                .unwrap(),
+            json!("e1")
+        );
     }
 
     #[test]
     fn missing_reference_is_runtime_error() {
-        let e = Path::parse("$.nope").unwrap().select(&json!({}), &json!({})).unwrap_err();
+        let e = Path::parse("$.nope")
+            .unwrap()
+            .select(&json!({}), &json!({}))
+            .unwrap_err();
         assert_eq!(e.error, "States.Runtime");
     }
 

@@ -1,0 +1,63 @@
+//! The context object (`$$`): Execution, State, StateMachine, Task and Map
+//! fields, kept as one JSON document and updated in place.
+
+use serde_json::{json, Value};
+
+use super::RunOptions;
+
+pub(super) fn new(options: &RunOptions, input: &Value) -> Value {
+    let sm = &options.state_machine_name;
+    json!({
+        "Execution": {
+            "Id": format!("sluice:execution:{sm}:{}", options.execution_name),
+            "Input": input,
+            "Name": options.execution_name,
+            "RoleArn": "sluice:role:local",
+            "StartTime": crate::timestamp::format(options.start_time),
+            "RedriveCount": 0,
+        },
+        "State": { "EnteredTime": "", "Name": "", "RetryCount": 0 },
+        "StateMachine": { "Id": format!("sluice:workflow:{sm}"), "Name": sm },
+    })
+}
+
+pub(super) fn enter_state(ctx: &mut Value, name: &str, entered: &str) {
+    if let Some(state) = ctx.get_mut("State") {
+        state["Name"] = Value::String(name.to_string());
+        state["EnteredTime"] = Value::String(entered.to_string());
+        state["RetryCount"] = Value::from(0);
+    }
+}
+
+pub(super) fn set_retry_count(ctx: &mut Value, n: u32) {
+    if let Some(state) = ctx.get_mut("State") {
+        state["RetryCount"] = Value::from(n);
+    }
+}
+
+pub(super) fn set_task_token(ctx: &mut Value, token: Option<&str>) {
+    let Value::Object(map) = ctx else { return };
+    match token {
+        Some(t) => {
+            map.insert("Task".into(), json!({ "Token": t }));
+        }
+        None => {
+            map.remove("Task");
+        }
+    }
+}
+
+pub(super) fn set_map_item(ctx: &mut Value, item: Option<(usize, &Value)>) {
+    let Value::Object(map) = ctx else { return };
+    match item {
+        Some((index, value)) => {
+            map.insert(
+                "Map".into(),
+                json!({ "Item": { "Index": index, "Value": value } }),
+            );
+        }
+        None => {
+            map.remove("Map");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! A pure, in-memory ASL interpreter: the reference semantics that the local
+//! runner (`sluice workflow run --local`) and the benchmarks use, and whose
+//! pipeline steps (`pipeline`) the durable engine applies per transition.
+//!
+//! The caller is the [`Host`]: it runs tasks, owns the clock and supplies
+//! randomness, so this module does no I/O.
+
+mod context;
+pub mod pipeline;
+mod runner;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::error::StatesError;
+use crate::model::StateMachine;
+use crate::Random;
+
+/// Default maximum size of any state's input or output, in bytes (AWS: 256 KiB).
+pub const DEFAULT_PAYLOAD_LIMIT: usize = 256 * 1024;
+
+/// Settings of one run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `$$.Execution.Name`.
+    pub execution_name: String,
+    /// `$$.StateMachine.Name`.
+    pub state_machine_name: String,
+    /// `$$.Execution.StartTime`, and the start of the execution timeout.
+    pub start_time: DateTime<Utc>,
+    /// Largest state input/output in bytes (serialized JSON) before
+    /// `States.DataLimitExceeded`.
+    pub payload_limit: usize,
+    /// Transitions allowed before the run fails: a guard against loops.
+    pub max_transitions: u64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            execution_name: "local".into(),
+            state_machine_name: "local".into(),
+            start_time: DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+                .map(|t| t.to_utc())
+                .unwrap_or_default(),
+            payload_limit: DEFAULT_PAYLOAD_LIMIT,
+            max_transitions: 1_000_000,
+        }
+    }
+}
+
+/// One invocation of a Task state's resource.
+#[derive(Debug, Clone)]
+pub struct TaskCall<'a> {
+    /// The Task state's name.
+    pub state: &'a str,
+    /// The `Resource` as written.
+    pub resource: &'a str,
+    /// The effective parameters (after InputPath and Parameters).
+    pub payload: &'a Value,
+    /// 0 on the first attempt, then 1, 2, … across all retriers.
+    pub retry_count: u32,
+    /// The task token of a `.waitForTaskToken` resource.
+    pub task_token: Option<&'a str>,
+    pub timeout_seconds: Option<u64>,
+    pub heartbeat_seconds: Option<u64>,
+}
+
+/// What the interpreter needs from its surroundings.
+pub trait Host {
+    /// Run a task. An `Err` is a task failure with its ASL error name.
+    fn invoke(&mut self, call: &TaskCall) -> Result<Value, StatesError>;
+    /// Let `seconds` pass (Wait states and Retry backoff).
+    fn sleep(&mut self, seconds: f64);
+    /// The current time.
+    fn now(&mut self) -> DateTime<Utc>;
+    /// Randomness for `States.UUID`, `States.MathRandom` and jitter.
+    fn random(&mut self) -> &mut dyn Random;
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Succeeded(Value),
+    Failed(StatesError),
+}
+
+/// Run `machine` on `input` to completion.
+pub fn run(
+    machine: &StateMachine,
+    input: Value,
+    options: &RunOptions,
+    host: &mut dyn Host,
+) -> Outcome {
+    runner::Runner::new(machine, options, host).run(input)
+}
+
+#[cfg(test)]
+mod tests;

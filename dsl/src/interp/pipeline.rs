@@ -1,0 +1,143 @@
+//! The steps of the ASL I/O pipeline, in the order AWS applies them:
+//! InputPath → Parameters → (result) → ResultSelector → ResultPath →
+//! OutputPath. Each step is a pure function so the in-memory runner and the
+//! durable engine apply exactly the same semantics.
+
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use crate::error::{names, StatesError};
+use crate::model::{DataPath, ResultPath};
+use crate::path::preview;
+use crate::template::Template;
+use crate::Random;
+
+/// `InputPath` (also used for `OutputPath`): `$` passes the value through,
+/// `null` gives `{}`, a path selects.
+pub fn select<'a>(
+    path: &DataPath,
+    value: &'a Value,
+    context: &Value,
+    field: &str,
+) -> Result<Cow<'a, Value>, StatesError> {
+    match path {
+        DataPath::Whole => Ok(Cow::Borrowed(value)),
+        DataPath::Null => Ok(Cow::Owned(Value::Object(Map::new()))),
+        DataPath::Path(p) => match p.lookup(value, context) {
+            Some(v) => Ok(Cow::Owned(v.into_owned())),
+            None => Err(StatesError::runtime(format!(
+                "Invalid path '{p}' in {field}: the path was not found in {}",
+                preview(if p.root() == crate::path::Root::Input {
+                    value
+                } else {
+                    context
+                })
+            ))),
+        },
+    }
+}
+
+/// `Parameters` / `ResultSelector` / `ItemSelector`: build a new value from a
+/// template, or pass the value through when there is none.
+pub fn shape(
+    template: Option<&Template>,
+    value: Cow<'_, Value>,
+    context: &Value,
+    rng: &mut dyn Random,
+) -> Result<Value, StatesError> {
+    match template {
+        None => Ok(value.into_owned()),
+        Some(t) => t.evaluate(&value, context, rng),
+    }
+}
+
+/// `ResultPath`: combine the state's raw input with its result.
+pub fn merge_result(
+    path: &ResultPath,
+    raw_input: Value,
+    result: Value,
+) -> Result<Value, StatesError> {
+    match path {
+        ResultPath::Replace => Ok(result),
+        ResultPath::Discard => Ok(raw_input),
+        ResultPath::At(p) => {
+            let mut doc = raw_input;
+            p.set(&mut doc, result)?;
+            Ok(doc)
+        }
+    }
+}
+
+/// The error output a Catcher inserts: `{"Error": …, "Cause": …}`.
+pub fn error_output(error: &StatesError) -> Value {
+    let mut m = Map::with_capacity(2);
+    m.insert("Error".into(), Value::String(error.error.clone()));
+    m.insert("Cause".into(), Value::String(error.cause.clone()));
+    Value::Object(m)
+}
+
+/// Fail with `States.DataLimitExceeded` when `value` serializes to more than
+/// `limit` bytes.
+pub fn check_size(value: &Value, limit: usize, what: &str) -> Result<(), StatesError> {
+    let size = json_size(value, limit);
+    if size > limit {
+        return Err(StatesError::new(
+            names::DATA_LIMIT_EXCEEDED,
+            format!("The {what} has a size exceeding the maximum number of bytes service limit ({limit} bytes)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Length of the compact JSON text of `value`, stopping early once past
+/// `limit` (the exact figure no longer matters then).
+pub fn json_size(value: &Value, limit: usize) -> usize {
+    fn go(v: &Value, acc: &mut usize, limit: usize) {
+        if *acc > limit {
+            return;
+        }
+        match v {
+            Value::Null => *acc += 4,
+            Value::Bool(b) => *acc += if *b { 4 } else { 5 },
+            Value::Number(n) => *acc += n.to_string().len(),
+            Value::String(s) => *acc += string_len(s),
+            Value::Array(items) => {
+                *acc += 2 + items.len().saturating_sub(1);
+                items.iter().for_each(|i| go(i, acc, limit));
+            }
+            Value::Object(map) => {
+                *acc += 2 + map.len().saturating_sub(1);
+                for (k, v) in map {
+                    *acc += string_len(k) + 1;
+                    go(v, acc, limit);
+                }
+            }
+        }
+    }
+    let mut acc = 0;
+    go(value, &mut acc, limit);
+    acc
+}
+
+fn string_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_size_matches_serde() {
+        let v = json!({"a": [1, 2.5, "x\"y\n", null, true, false, {"b\u{1}": "é"}], "c": {}});
+        assert_eq!(json_size(&v, usize::MAX), v.to_string().len());
+    }
+}

@@ -1,0 +1,130 @@
+//! Definition → [`StateMachine`]: the top level and scopes (branches,
+//! iterators). Per-state parsing lives in `parse_states.rs`, graph checks in
+//! `graph.rs`.
+
+use serde_json::Value;
+
+use super::fields::{kind, Obj};
+use super::{graph, parse_states, Scope, StateMachine, MAX_STATE_NAME_LEN};
+use crate::error::{pointer_token, Problems};
+
+const TOP_FIELDS: &[&str] = &[
+    "Comment",
+    "StartAt",
+    "States",
+    "TimeoutSeconds",
+    "Version",
+    "QueryLanguage",
+];
+
+pub(super) fn state_machine(value: &Value) -> Result<StateMachine, Problems> {
+    let mut problems = Problems::default();
+    let Some(obj) = Obj::new(value, "", "a workflow definition", &mut problems) else {
+        return Err(problems);
+    };
+    obj.unknown_fields(TOP_FIELDS, "the workflow definition", &mut problems);
+    let comment = obj.string("Comment", &mut problems).map(str::to_string);
+    query_language(&obj, &mut problems);
+    if let Some(v) = obj.string("Version", &mut problems) {
+        if v != "1.0" {
+            problems.push(
+                obj.at("Version"),
+                format!("'Version' must be \"1.0\", found \"{v}\""),
+            );
+        }
+    }
+    let timeout_seconds = obj.integer("TimeoutSeconds", 1, 99_999_999, &mut problems);
+    let scope = scope(&obj, "the workflow", &mut problems);
+    if !problems.is_empty() {
+        problems.0.sort();
+        problems.0.dedup();
+        return Err(problems);
+    }
+    let scope = scope.expect("a scope is returned when no problem was found");
+    let uses_context = value.to_string().contains("$$");
+    Ok(StateMachine {
+        comment,
+        scope,
+        timeout_seconds,
+        uses_context,
+        definition: value.clone(),
+    })
+}
+
+/// `QueryLanguage` is recognised: JSONPath is what Sluice runs; JSONata is
+/// refused clearly rather than misread.
+pub(super) fn query_language(obj: &Obj, problems: &mut Problems) {
+    match obj.string("QueryLanguage", problems) {
+        None | Some("JSONPath") => {}
+        Some("JSONata") => problems.push(
+            obj.at("QueryLanguage"),
+            "QueryLanguage \"JSONata\" is not supported yet; remove QueryLanguage or set it to \"JSONPath\" and use Paths, Parameters and intrinsic functions",
+        ),
+        Some(other) => problems.push(
+            obj.at("QueryLanguage"),
+            format!("unknown QueryLanguage \"{other}\"; use \"JSONPath\""),
+        ),
+    }
+}
+
+/// Parse `StartAt` and `States` of `obj` (the top level, a Parallel branch or
+/// a Map iterator) and check its graph.
+pub(super) fn scope(obj: &Obj, what: &str, problems: &mut Problems) -> Option<Scope> {
+    let start_at = obj.required_string("StartAt", what, problems);
+    let states_ptr = obj.at("States");
+    let Some(states_value) = obj.get("States") else {
+        problems.push(
+            &obj.ptr,
+            format!("{what} is missing the required field 'States' (an object of named states)"),
+        );
+        return None;
+    };
+    let Value::Object(map) = states_value else {
+        problems.push(
+            &states_ptr,
+            format!(
+                "'States' must be an object of named states, found {}",
+                kind(states_value)
+            ),
+        );
+        return None;
+    };
+    if map.is_empty() {
+        problems.push(&states_ptr, "'States' must contain at least one state");
+        return None;
+    }
+    let before = problems.len();
+    let mut states = Vec::with_capacity(map.len());
+    for (name, v) in map {
+        let ptr = format!("{states_ptr}/{}", pointer_token(name));
+        if name.is_empty() || name.chars().count() > MAX_STATE_NAME_LEN {
+            problems.push(
+                &ptr,
+                format!("a state name must be 1 to {MAX_STATE_NAME_LEN} characters long"),
+            );
+        }
+        if let Some(state) = parse_states::state(name, v, &ptr, problems) {
+            states.push(state);
+        }
+    }
+    graph::check(start_at, map, &states_ptr, problems);
+    let start_at = start_at?;
+    if !map.contains_key(start_at) {
+        problems.push(
+            obj.at("StartAt"),
+            format!(
+                "StartAt names '{start_at}', which is not a state in 'States'; use one of: {}",
+                names(map)
+            ),
+        );
+    }
+    (problems.len() == before).then(|| Scope::new(start_at.to_string(), states))
+}
+
+fn names(map: &serde_json::Map<String, Value>) -> String {
+    let mut list: Vec<&str> = map.keys().map(String::as_str).take(10).collect();
+    if map.len() > 10 {
+        list.push("…");
+    }
+    list.join(", ")
+}

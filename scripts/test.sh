@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The one command that sets up and runs every test, on a fresh Debian machine
+# (as root) or a developer's. It installs only what is missing.
+#
+#   ./scripts/test.sh
+#
+# Environment: CARGO_TARGET_DIR (default ~/.cache/sluice-target),
+# SLUICE_SKIP_BENCH=1 to skip proving that the benchmarks compile.
+# Later steps (brokers for the end-to-end tests) go in their own functions
+# and are called from main at the bottom.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+section() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+# --- set-up -----------------------------------------------------------------
+
+ensure_toolchain() {
+    section "toolchain"
+    if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+        # shellcheck disable=SC1091
+        . "$HOME/.cargo/env"
+    fi
+    command -v cargo >/dev/null 2>&1 || {
+        echo "cargo not found: install Rust with rustup first" >&2
+        exit 1
+    }
+    local component
+    for component in rustfmt clippy; do
+        if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+            echo "installing rustup component $component"
+            rustup component add "$component"
+        fi
+    done
+    cargo --version
+    rustc --version
+}
+
+ensure_python() {
+    # The example functions (examples/functions/*) are python3 scripts.
+    if ! command -v python3 >/dev/null 2>&1; then
+        section "python3"
+        apt-get update -qq && apt-get install -y -qq python3
+    fi
+}
+
+# --- checks -----------------------------------------------------------------
+
+check_format() {
+    section "cargo fmt --check"
+    cargo fmt --all -- --check
+}
+
+check_clippy() {
+    section "cargo clippy"
+    cargo clippy --workspace --all-targets -- -D warnings
+}
+
+run_tests() {
+    section "cargo test"
+    cargo test --workspace
+}
+
+check_benches_compile() {
+    if [ "${SLUICE_SKIP_BENCH:-0}" = 1 ]; then
+        section "benches (skipped: SLUICE_SKIP_BENCH=1)"
+        return
+    fi
+    section "cargo bench --no-run (benches compile)"
+    cargo bench --no-run -p sluice-dsl
+}
+
+main() {
+    ensure_toolchain
+    ensure_python
+    check_format
+    check_clippy
+    run_tests
+    check_benches_compile
+    section "all checks passed"
+}
+
+main "$@"

@@ -1,0 +1,129 @@
+//! The host of `sluice workflow run --local`: mocked responses first, then
+//! local functions; a virtual clock unless `--real-time`.
+
+mod functions;
+mod stdio;
+
+pub use functions::Functions;
+
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+use sluice_dsl::error::names;
+use sluice_dsl::interp::{Host, TaskCall};
+use sluice_dsl::mocks::TestCase;
+use sluice_dsl::resource::{Resource, ResourceRef};
+use sluice_dsl::{Random, StatesError};
+
+/// Operating-system randomness for `States.UUID`, `States.MathRandom` and jitter.
+struct OsRandom(rand::rngs::ThreadRng);
+
+impl Random for OsRandom {
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+}
+
+pub struct LocalHost {
+    functions: Functions,
+    mocks: Option<TestCase>,
+    /// Invocations so far per Task state, for mocked responses.
+    invocations: HashMap<String, u32>,
+    real_time: bool,
+    clock: DateTime<Utc>,
+    rng: OsRandom,
+}
+
+impl LocalHost {
+    pub fn new(functions: Functions, mocks: Option<TestCase>, real_time: bool) -> Self {
+        LocalHost {
+            functions,
+            mocks,
+            invocations: HashMap::new(),
+            real_time,
+            clock: Utc::now(),
+            rng: OsRandom(rand::rng()),
+        }
+    }
+
+    pub fn uuid(&mut self) -> String {
+        let mut bytes = [0u8; 16];
+        self.rng.0.fill_bytes(&mut bytes);
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
+}
+
+/// The function name in `FunctionName`, which may be a plain name or an ARN.
+fn function_name(v: &Value) -> Option<String> {
+    let s = v.as_str()?;
+    match ResourceRef::parse(s) {
+        Ok(ResourceRef {
+            resource: Resource::Function { name, .. },
+            ..
+        }) => Some(name),
+        _ => Some(s.to_string()),
+    }
+}
+
+impl Host for LocalHost {
+    fn invoke(&mut self, call: &TaskCall) -> Result<Value, StatesError> {
+        let count = self.invocations.entry(call.state.to_string()).or_insert(0);
+        let invocation = *count;
+        *count += 1;
+        if let Some(mocks) = &self.mocks {
+            match mocks.response(call.state, invocation) {
+                Some(Ok(response)) => return response.to_result(),
+                Some(Err(message)) => return Err(StatesError::runtime(message)),
+                None => {}
+            }
+        }
+        let parsed = ResourceRef::parse(call.resource).map_err(StatesError::runtime)?;
+        if parsed.wait_for_task_token {
+            return Err(StatesError::runtime(format!(
+                "state '{}' waits for a task token, and a --local run cannot receive callbacks; mock it with --mocks or run it on `sluice serve`",
+                call.state
+            )));
+        }
+        let timeout = call.timeout_seconds;
+        match parsed.resource {
+            Resource::Function { name, .. } => self.functions.invoke(&name, call.payload, timeout),
+            Resource::LambdaInvoke => {
+                let name = call.payload.get("FunctionName").and_then(function_name).ok_or_else(|| {
+                    StatesError::runtime(format!(
+                        "state '{}' uses arn:aws:states:::lambda:invoke, which needs Parameters.FunctionName",
+                        call.state
+                    ))
+                })?;
+                let event = call.payload.get("Payload").cloned().unwrap_or_else(|| json!({}));
+                let payload = self.functions.invoke(&name, &event, timeout)?;
+                Ok(json!({"ExecutedVersion": "$LATEST", "Payload": payload, "StatusCode": 200}))
+            }
+            other => Err(StatesError::new(
+                names::TASK_FAILED,
+                format!("'{other}' cannot run in a --local run yet; give state '{}' a mocked response with --mocks", call.state),
+            )),
+        }
+    }
+
+    fn sleep(&mut self, seconds: f64) {
+        if self.real_time {
+            std::thread::sleep(std::time::Duration::from_secs_f64(seconds.min(1e9)));
+        }
+        self.clock += chrono::Duration::milliseconds((seconds * 1000.0).min(1e15) as i64);
+    }
+
+    fn now(&mut self) -> DateTime<Utc> {
+        if self.real_time {
+            self.clock = Utc::now();
+        }
+        self.clock
+    }
+
+    fn random(&mut self) -> &mut dyn Random {
+        &mut self.rng
+    }
+}

@@ -1,0 +1,161 @@
+//! `sluice workflow …`: validate a definition, run it locally.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use sluice_dsl::interp::{run as run_machine, Outcome, RunOptions};
+use sluice_dsl::mocks::MockConfig;
+use sluice_dsl::StateMachine;
+
+use crate::local::{Functions, LocalHost};
+
+#[derive(Subcommand)]
+pub enum WorkflowCommand {
+    /// Validate a workflow definition. Prints one line per problem
+    /// (`JSON-pointer: message`) and exits non-zero when there is any.
+    Validate {
+        /// The ASL JSON file.
+        file: PathBuf,
+    },
+    /// Run a workflow to completion and print its output JSON.
+    ///
+    /// Prints the final output on stdout and exits 0, or prints
+    /// `{"error": …, "cause": …}` and exits 1. Exit 2 means the definition,
+    /// input, functions or mocks could not be used.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Run in this process with a temporary in-memory store (the only mode
+    /// until `sluice serve` exists).
+    #[arg(long)]
+    local: bool,
+    /// The ASL JSON file.
+    file: PathBuf,
+    /// Execution input: JSON text, or @FILE to read it from a file.
+    #[arg(long, default_value = "{}")]
+    input: String,
+    /// A folder of function definitions (*.json) that Task states call as
+    /// `sluice:function:NAME`. Local runs support `process` functions with
+    /// `"protocol": "stdio"`.
+    #[arg(long, value_name = "DIR")]
+    functions: Option<PathBuf>,
+    /// AWS Step Functions Local mock configuration (MockConfigFile.json):
+    /// Task states of the chosen test case return or throw the mocked
+    /// responses instead of running.
+    #[arg(long, value_name = "FILE")]
+    mocks: Option<PathBuf>,
+    /// The test case in the mock file (for the state machine named after
+    /// the workflow file, e.g. `order-pipeline` for order-pipeline.asl.json).
+    #[arg(long, value_name = "NAME", requires = "mocks")]
+    test_case: Option<String>,
+    /// Let Wait states and retry backoff take real time (by default they
+    /// pass instantly on a virtual clock).
+    #[arg(long)]
+    real_time: bool,
+    /// Name of the execution (`$$.Execution.Name`); a UUID by default.
+    #[arg(long)]
+    name: Option<String>,
+    /// Largest state input or output, in bytes → States.DataLimitExceeded.
+    #[arg(long, default_value_t = sluice_dsl::interp::DEFAULT_PAYLOAD_LIMIT)]
+    payload_limit: usize,
+}
+
+pub fn run(cmd: WorkflowCommand) -> ExitCode {
+    let result = match cmd {
+        WorkflowCommand::Validate { file } => validate(&file),
+        WorkflowCommand::Run(args) => run_local(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn validate(file: &Path) -> Result<ExitCode> {
+    match StateMachine::from_json(&read(file)?) {
+        Ok(m) => {
+            println!(
+                "{}: valid ({} states)",
+                file.display(),
+                m.all_states().len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            println!("{problems}");
+            eprintln!("{}: {} problem(s)", file.display(), problems.len());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// The state machine name a file stands for: its name without `.json` and `.asl`.
+fn machine_name(file: &Path) -> String {
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("local");
+    let name = name.strip_suffix(".json").unwrap_or(name);
+    name.strip_suffix(".asl").unwrap_or(name).to_string()
+}
+
+fn json_arg(text: &str, what: &str) -> Result<Value> {
+    let text = match text.strip_prefix('@') {
+        Some(path) => read(Path::new(path))?,
+        None => text.to_string(),
+    };
+    serde_json::from_str(&text).with_context(|| format!("{what} is not valid JSON"))
+}
+
+fn run_local(args: RunArgs) -> Result<ExitCode> {
+    if !args.local {
+        bail!("only local runs exist so far: add --local (runs in this process with a temporary store)");
+    }
+    let machine = match StateMachine::from_json(&read(&args.file)?) {
+        Ok(m) => m,
+        Err(p) => bail!("{} is not a valid workflow:\n{p}", args.file.display()),
+    };
+    let input = json_arg(&args.input, "--input")?;
+    let functions = match &args.functions {
+        Some(dir) => Functions::load(dir)?,
+        None => Functions::default(),
+    };
+    let name = machine_name(&args.file);
+    let mocks = match (&args.mocks, &args.test_case) {
+        (Some(path), Some(case)) => {
+            let config = MockConfig::from_json(&read(path)?).map_err(|p| {
+                anyhow::anyhow!("{} is not a valid mock configuration:\n{p}", path.display())
+            })?;
+            Some(config.test_case(&name, case).map_err(anyhow::Error::msg)?)
+        }
+        (Some(_), None) => bail!("--mocks needs --test-case NAME to choose the test case"),
+        _ => None,
+    };
+    let mut host = LocalHost::new(functions, mocks, args.real_time);
+    let options = RunOptions {
+        execution_name: args.name.unwrap_or_else(|| host.uuid()),
+        state_machine_name: name,
+        start_time: chrono::Utc::now(),
+        payload_limit: args.payload_limit,
+        ..RunOptions::default()
+    };
+    match run_machine(&machine, input, &options, &mut host) {
+        Outcome::Succeeded(output) => {
+            println!("{output}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Failed(e) => {
+            println!("{}", json!({"error": e.error, "cause": e.cause}));
+            Ok(ExitCode::from(1))
+        }
+    }
+}
