@@ -28,7 +28,9 @@ const MIN_INVALID: usize = 40;
 const EPS: f64 = 1e-6;
 
 fn fixtures_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
 }
 
 /// Every `.json` file below `dir`, sorted so reports are stable.
@@ -36,7 +38,9 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -51,11 +55,15 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn rel(path: &Path) -> String {
-    path.strip_prefix(fixtures_root()).unwrap_or(path).display().to_string()
+    path.strip_prefix(fixtures_root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 fn load(path: &Path) -> Result<Map<String, Value>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("malformed fixture: cannot read: {e}"))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("malformed fixture: cannot read: {e}"))?;
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err("malformed fixture: the file must hold a JSON object".into()),
@@ -64,32 +72,46 @@ fn load(path: &Path) -> Result<Map<String, Value>, String> {
 }
 
 /// Check an object's keys: all of `required` present, nothing outside `allowed`.
-fn check_keys(obj: &Map<String, Value>, what: &str, required: &[&str], allowed: &[&str]) -> Result<(), String> {
+fn check_keys(
+    obj: &Map<String, Value>,
+    what: &str,
+    required: &[&str],
+    allowed: &[&str],
+) -> Result<(), String> {
     for k in obj.keys() {
         if !allowed.contains(&k.as_str()) {
-            return Err(format!("malformed fixture: unknown key '{k}' in {what} (allowed: {})", allowed.join(", ")));
+            return Err(format!(
+                "malformed fixture: unknown key '{k}' in {what} (allowed: {})",
+                allowed.join(", ")
+            ));
         }
     }
     for k in required {
         if !obj.contains_key(*k) {
-            return Err(format!("malformed fixture: {what} lacks required key '{k}'"));
+            return Err(format!(
+                "malformed fixture: {what} lacks required key '{k}'"
+            ));
         }
     }
     Ok(())
 }
 
 fn as_object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, String> {
-    v.as_object().ok_or_else(|| format!("malformed fixture: {what} must be an object"))
+    v.as_object()
+        .ok_or_else(|| format!("malformed fixture: {what} must be an object"))
 }
 
 fn as_str<'a>(v: &'a Value, what: &str) -> Result<&'a str, String> {
-    v.as_str().ok_or_else(|| format!("malformed fixture: {what} must be a string"))
+    v.as_str()
+        .ok_or_else(|| format!("malformed fixture: {what} must be a string"))
 }
 
 fn non_empty_text(obj: &Map<String, Value>, key: &str) -> Result<(), String> {
     match obj.get(key) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(()),
-        Some(_) => Err(format!("malformed fixture: '{key}' must be a non-empty string")),
+        Some(_) => Err(format!(
+            "malformed fixture: '{key}' must be a non-empty string"
+        )),
         None => Ok(()),
     }
 }
@@ -98,17 +120,23 @@ fn non_empty_text(obj: &Map<String, Value>, key: &str) -> Result<(), String> {
 /// object key order does not matter.
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-            (Some(i), Some(j), _, _) => i == j,
-            (_, _, Some(i), Some(j)) => i == j,
-            _ => match (x.as_f64(), y.as_f64()) {
-                (Some(f), Some(g)) => (f - g).abs() <= 1e-9 * f.abs().max(g.abs()).max(1.0),
-                _ => false,
-            },
-        },
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
+        (Value::Number(x), Value::Number(y)) => {
+            match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+                (Some(i), Some(j), _, _) => i == j,
+                (_, _, Some(i), Some(j)) => i == j,
+                _ => match (x.as_f64(), y.as_f64()) {
+                    (Some(f), Some(g)) => (f - g).abs() <= 1e-9 * f.abs().max(g.abs()).max(1.0),
+                    _ => false,
+                },
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -201,7 +229,10 @@ struct ExpectedCall {
 
 enum Expected {
     Output(Value),
-    Error { error: String, cause_contains: Option<String> },
+    Error {
+        error: String,
+        cause_contains: Option<String>,
+    },
 }
 
 struct ValidCase {
@@ -219,10 +250,23 @@ struct ValidCase {
 fn parse_options(v: Option<&Value>, options: &mut RunOptions) -> Result<u64, String> {
     let Some(v) = v else { return Ok(0) };
     let o = as_object(v, "'options'")?;
-    check_keys(o, "'options'", &[], &["payloadLimit", "executionName", "stateMachineName", "startTime", "seed"])?;
+    check_keys(
+        o,
+        "'options'",
+        &[],
+        &[
+            "payloadLimit",
+            "executionName",
+            "stateMachineName",
+            "startTime",
+            "seed",
+        ],
+    )?;
     if let Some(n) = o.get("payloadLimit") {
-        options.payload_limit =
-            n.as_u64().ok_or("malformed fixture: options.payloadLimit must be a whole number")? as usize;
+        options.payload_limit = n
+            .as_u64()
+            .ok_or("malformed fixture: options.payloadLimit must be a whole number")?
+            as usize;
     }
     if let Some(s) = o.get("executionName") {
         options.execution_name = as_str(s, "options.executionName")?.to_string();
@@ -237,7 +281,9 @@ fn parse_options(v: Option<&Value>, options: &mut RunOptions) -> Result<u64, Str
     }
     match o.get("seed") {
         None => Ok(0),
-        Some(s) => s.as_u64().ok_or_else(|| "malformed fixture: options.seed must be a whole number".to_string()),
+        Some(s) => s
+            .as_u64()
+            .ok_or_else(|| "malformed fixture: options.seed must be a whole number".to_string()),
     }
 }
 
@@ -254,7 +300,9 @@ fn parse_tasks(v: Option<&Value>) -> Result<HashMap<String, Vec<Response>>, Stri
             let what = format!("tasks.{state}[{i}]");
             let r = as_object(r, &what)?;
             if r.len() != 1 {
-                return Err(format!("malformed fixture: {what} must have exactly one of Return, Throw"));
+                return Err(format!(
+                    "malformed fixture: {what} must have exactly one of Return, Throw"
+                ));
             }
             check_keys(r, &what, &[], &["Return", "Throw"])?;
             if let Some(v) = r.get("Return") {
@@ -279,7 +327,10 @@ fn parse_numbers(v: &Value, what: &str) -> Result<Vec<f64>, String> {
     v.as_array()
         .ok_or_else(|| format!("malformed fixture: {what} must be an array"))?
         .iter()
-        .map(|n| n.as_f64().ok_or_else(|| format!("malformed fixture: {what} must hold numbers")))
+        .map(|n| {
+            n.as_f64()
+                .ok_or_else(|| format!("malformed fixture: {what} must hold numbers"))
+        })
         .collect()
 }
 
@@ -288,7 +339,15 @@ fn parse_valid(file: &Map<String, Value>) -> Result<ValidCase, String> {
         file,
         "a valid fixture",
         &["description", "source", "definition", "expect"],
-        &["description", "source", "definition", "input", "options", "tasks", "expect"],
+        &[
+            "description",
+            "source",
+            "definition",
+            "input",
+            "options",
+            "tasks",
+            "expect",
+        ],
     )?;
     non_empty_text(file, "description")?;
     non_empty_text(file, "source")?;
@@ -296,7 +355,19 @@ fn parse_valid(file: &Map<String, Value>) -> Result<ValidCase, String> {
     let seed = parse_options(file.get("options"), &mut options)?;
     let tasks = parse_tasks(file.get("tasks"))?;
     let e = as_object(&file["expect"], "'expect'")?;
-    check_keys(e, "'expect'", &[], &["output", "error", "causeContains", "sleeps", "sleepsBetween", "calls"])?;
+    check_keys(
+        e,
+        "'expect'",
+        &[],
+        &[
+            "output",
+            "error",
+            "causeContains",
+            "sleeps",
+            "sleepsBetween",
+            "calls",
+        ],
+    )?;
     let expected = match (e.get("output"), e.get("error")) {
         (Some(o), None) if !e.contains_key("causeContains") => Expected::Output(o.clone()),
         (None, Some(err)) => Expected::Error {
@@ -305,11 +376,16 @@ fn parse_valid(file: &Map<String, Value>) -> Result<ValidCase, String> {
         },
         _ => return Err("malformed fixture: 'expect' needs exactly one of 'output', 'error' (causeContains only with error)".into()),
     };
-    let sleeps = e.get("sleeps").map(|v| parse_numbers(v, "expect.sleeps")).transpose()?;
+    let sleeps = e
+        .get("sleeps")
+        .map(|v| parse_numbers(v, "expect.sleeps"))
+        .transpose()?;
     let sleeps_between = match e.get("sleepsBetween") {
         None => None,
         Some(v) => {
-            let pairs = v.as_array().ok_or("malformed fixture: expect.sleepsBetween must be an array")?;
+            let pairs = v
+                .as_array()
+                .ok_or("malformed fixture: expect.sleepsBetween must be an array")?;
             let mut out = Vec::new();
             for p in pairs {
                 match parse_numbers(p, "expect.sleepsBetween[i]")?.as_slice() {
@@ -323,7 +399,9 @@ fn parse_valid(file: &Map<String, Value>) -> Result<ValidCase, String> {
     let calls = match e.get("calls") {
         None => None,
         Some(v) => {
-            let list = v.as_array().ok_or("malformed fixture: expect.calls must be an array")?;
+            let list = v
+                .as_array()
+                .ok_or("malformed fixture: expect.calls must be an array")?;
             let mut out = Vec::new();
             for (i, c) in list.iter().enumerate() {
                 let what = format!("expect.calls[{i}]");
@@ -334,7 +412,10 @@ fn parse_valid(file: &Map<String, Value>) -> Result<ValidCase, String> {
                     payload: c.get("payload").cloned(),
                     retry_count: match c.get("retryCount") {
                         None => None,
-                        Some(n) => Some(n.as_u64().ok_or("malformed fixture: retryCount must be a whole number")?),
+                        Some(n) => Some(
+                            n.as_u64()
+                                .ok_or("malformed fixture: retryCount must be a whole number")?,
+                        ),
                     },
                 });
             }
@@ -343,7 +424,10 @@ fn parse_valid(file: &Map<String, Value>) -> Result<ValidCase, String> {
     };
     Ok(ValidCase {
         definition: file["definition"].clone(),
-        input: file.get("input").cloned().unwrap_or_else(|| Value::Object(Map::new())),
+        input: file
+            .get("input")
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new())),
         options,
         seed,
         tasks,
@@ -357,8 +441,12 @@ fn parse_valid(file: &Map<String, Value>) -> Result<ValidCase, String> {
 /// Run one valid case; `Err` lists every way it differs from the expectation.
 fn check_valid(file: &Map<String, Value>) -> Result<(), String> {
     let case = parse_valid(file)?;
-    let machine = StateMachine::from_value(&case.definition)
-        .map_err(|p| format!("definition was refused but must validate:\n      {}", p.to_string().replace('\n', "\n      ")))?;
+    let machine = StateMachine::from_value(&case.definition).map_err(|p| {
+        format!(
+            "definition was refused but must validate:\n      {}",
+            p.to_string().replace('\n', "\n      ")
+        )
+    })?;
     let mut host = TestHost {
         now: case.options.start_time,
         rng: SplitMix64(case.seed),
@@ -367,31 +455,60 @@ fn check_valid(file: &Map<String, Value>) -> Result<(), String> {
         sleeps: Vec::new(),
         calls: Vec::new(),
     };
-    let outcome = catch_unwind(AssertUnwindSafe(|| run(&machine, case.input.clone(), &case.options, &mut host)))
-        .map_err(|p| {
-            let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-            format!("the interpreter panicked: {}", msg.unwrap_or_default())
-        })?;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        run(&machine, case.input.clone(), &case.options, &mut host)
+    }))
+    .map_err(|p| {
+        let msg = p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+        format!("the interpreter panicked: {}", msg.unwrap_or_default())
+    })?;
     let mut diffs = Vec::new();
     match (&case.expected, &outcome) {
         (Expected::Output(want), Outcome::Succeeded(got)) => {
             if !json_eq(want, got) {
-                diffs.push(format!("output\n      expected: {}\n      actual:   {}", show(want), show(got)));
+                diffs.push(format!(
+                    "output\n      expected: {}\n      actual:   {}",
+                    show(want),
+                    show(got)
+                ));
             }
         }
         (Expected::Output(want), Outcome::Failed(e)) => {
-            diffs.push(format!("expected success with {}\n      actual: failed {}: {}", show(want), e.error, e.cause));
+            diffs.push(format!(
+                "expected success with {}\n      actual: failed {}: {}",
+                show(want),
+                e.error,
+                e.cause
+            ));
         }
         (Expected::Error { error, .. }, Outcome::Succeeded(got)) => {
-            diffs.push(format!("expected failure {error}\n      actual: succeeded with {}", show(got)));
+            diffs.push(format!(
+                "expected failure {error}\n      actual: succeeded with {}",
+                show(got)
+            ));
         }
-        (Expected::Error { error, cause_contains }, Outcome::Failed(e)) => {
+        (
+            Expected::Error {
+                error,
+                cause_contains,
+            },
+            Outcome::Failed(e),
+        ) => {
             if &e.error != error {
-                diffs.push(format!("error\n      expected: {error}\n      actual:   {} (cause: {})", e.error, e.cause));
+                diffs.push(format!(
+                    "error\n      expected: {error}\n      actual:   {} (cause: {})",
+                    e.error, e.cause
+                ));
             }
             if let Some(c) = cause_contains {
                 if !e.cause.to_lowercase().contains(&c.to_lowercase()) {
-                    diffs.push(format!("cause should contain '{c}'\n      actual cause: {}", e.cause));
+                    diffs.push(format!(
+                        "cause should contain '{c}'\n      actual cause: {}",
+                        e.cause
+                    ));
                 }
             }
         }
@@ -399,16 +516,24 @@ fn check_valid(file: &Map<String, Value>) -> Result<(), String> {
     // A zero-length sleep is not observable time; only positive sleeps count.
     let slept: Vec<f64> = host.sleeps.iter().copied().filter(|s| *s > 0.0).collect();
     if let Some(want) = &case.sleeps {
-        let same = want.len() == slept.len() && want.iter().zip(&slept).all(|(a, b)| (a - b).abs() <= EPS);
+        let same =
+            want.len() == slept.len() && want.iter().zip(&slept).all(|(a, b)| (a - b).abs() <= EPS);
         if !same {
-            diffs.push(format!("sleeps\n      expected: {want:?}\n      actual:   {slept:?}"));
+            diffs.push(format!(
+                "sleeps\n      expected: {want:?}\n      actual:   {slept:?}"
+            ));
         }
     }
     if let Some(bounds) = &case.sleeps_between {
         let ok = bounds.len() == slept.len()
-            && bounds.iter().zip(&slept).all(|((lo, hi), s)| *s >= lo - EPS && *s <= hi + EPS);
+            && bounds
+                .iter()
+                .zip(&slept)
+                .all(|((lo, hi), s)| *s >= lo - EPS && *s <= hi + EPS);
         if !ok {
-            diffs.push(format!("sleeps within bounds\n      expected: {bounds:?}\n      actual:   {slept:?}"));
+            diffs.push(format!(
+                "sleeps within bounds\n      expected: {bounds:?}\n      actual:   {slept:?}"
+            ));
         }
     }
     if let Some(want) = &case.calls {
@@ -427,7 +552,10 @@ fn check_valid(file: &Map<String, Value>) -> Result<(), String> {
             let want: Vec<String> = want
                 .iter()
                 .map(|w| {
-                    let rc = w.retry_count.map(|n| n.to_string()).unwrap_or_else(|| "*".into());
+                    let rc = w
+                        .retry_count
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "*".into());
                     let p = w.payload.as_ref().map(show).unwrap_or_else(|| "*".into());
                     format!("{} retry={rc} {p}", w.state)
                 })
@@ -467,10 +595,16 @@ fn check_invalid(file: &Map<String, Value>) -> Result<(), String> {
         let p = as_object(p, &what)?;
         check_keys(p, &what, &["pointer"], &["pointer", "contains"])?;
         let pointer = as_str(&p["pointer"], "problems[].pointer")?.to_string();
-        let contains = p.get("contains").map(|c| as_str(c, "problems[].contains")).transpose()?.map(String::from);
+        let contains = p
+            .get("contains")
+            .map(|c| as_str(c, "problems[].contains"))
+            .transpose()?
+            .map(String::from);
         expected.push((pointer, contains));
     }
-    let problems = match catch_unwind(AssertUnwindSafe(|| StateMachine::from_value(&file["definition"]))) {
+    let problems = match catch_unwind(AssertUnwindSafe(|| {
+        StateMachine::from_value(&file["definition"])
+    })) {
         Err(_) => return Err("validation panicked".into()),
         Ok(Ok(_)) => return Err("the definition validated, but it must be refused".into()),
         Ok(Err(p)) => p,
@@ -490,9 +624,14 @@ fn check_invalid(file: &Map<String, Value>) -> Result<(), String> {
             .iter()
             .any(|p| p.pointer == *pointer && p.message.to_lowercase().contains(&c.to_lowercase()));
         if !found && actual.contains(pointer.as_str()) {
-            let msgs: Vec<&str> =
-                problems.iter().filter(|p| p.pointer == *pointer).map(|p| p.message.as_str()).collect();
-            diffs.push(format!("message at '{pointer}' should contain '{c}'\n      actual: {msgs:?}"));
+            let msgs: Vec<&str> = problems
+                .iter()
+                .filter(|p| p.pointer == *pointer)
+                .map(|p| p.message.as_str())
+                .collect();
+            diffs.push(format!(
+                "message at '{pointer}' should contain '{c}'\n      actual: {msgs:?}"
+            ));
         }
     }
     if diffs.is_empty() {
@@ -543,10 +682,16 @@ fn the_suite_is_large_enough_and_well_formed() {
     let invalid = json_files(&root.join("invalid"));
     let mut problems = Vec::new();
     if valid.len() < MIN_VALID {
-        problems.push(format!("only {} valid fixtures; at least {MIN_VALID} are required", valid.len()));
+        problems.push(format!(
+            "only {} valid fixtures; at least {MIN_VALID} are required",
+            valid.len()
+        ));
     }
     if invalid.len() < MIN_INVALID {
-        problems.push(format!("only {} invalid fixtures; at least {MIN_INVALID} are required", invalid.len()));
+        problems.push(format!(
+            "only {} invalid fixtures; at least {MIN_INVALID} are required",
+            invalid.len()
+        ));
     }
     // Format checks that do not depend on the interpreter, so a malformed
     // fixture is reported even while the implementation is failing cases.
@@ -557,22 +702,32 @@ fn the_suite_is_large_enough_and_well_formed() {
     }
     for path in &invalid {
         let checked = load(path).and_then(|f| {
-            check_keys(&f, "an invalid fixture", &["description", "definition", "problems"], &[
-                "description",
-                "source",
-                "definition",
-                "problems",
-            ])
+            check_keys(
+                &f,
+                "an invalid fixture",
+                &["description", "definition", "problems"],
+                &["description", "source", "definition", "problems"],
+            )
         });
         if let Err(e) = checked {
             problems.push(format!("{}: {e}", rel(path)));
         }
     }
     for path in valid.iter().chain(&invalid) {
-        let topic_depth = path.strip_prefix(&root).map(|p| p.components().count()).unwrap_or(0);
+        let topic_depth = path
+            .strip_prefix(&root)
+            .map(|p| p.components().count())
+            .unwrap_or(0);
         if topic_depth != 3 {
-            problems.push(format!("{}: fixtures live at <valid|invalid>/<topic>/<case>.json", rel(path)));
+            problems.push(format!(
+                "{}: fixtures live at <valid|invalid>/<topic>/<case>.json",
+                rel(path)
+            ));
         }
     }
-    assert!(problems.is_empty(), "fixture suite problems:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "fixture suite problems:\n  {}",
+        problems.join("\n  ")
+    );
 }
