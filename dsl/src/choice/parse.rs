@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::{ChoiceBranch, Condition, Kind, Operand, Pattern, Relation, Test};
-use crate::error::{pointer_token, Problems};
+use crate::error::{child_pointer, Problems};
 use crate::path::Path;
 use crate::timestamp;
 
@@ -421,7 +421,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 fn field(pointer: &str, key: &str) -> String {
-    format!("{pointer}/{}", pointer_token(key))
+    child_pointer(pointer, key)
 }
 
 /// A value's JSON type with an article, for messages ("a number", "null").

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::fields::{kind, Obj};
 use super::{graph, parse_states, Scope, StateMachine, MAX_STATE_NAME_LEN};
-use crate::error::{pointer_token, Problems};
+use crate::error::{child_pointer, Problems};
 
 const TOP_FIELDS: &[&str] = &[
     "Comment",
@@ -41,7 +41,7 @@ pub(super) fn state_machine(value: &Value) -> Result<StateMachine, Problems> {
         return Err(problems);
     }
     let scope = scope.expect("a scope is returned when no problem was found");
-    let uses_context = value.to_string().contains("$$");
+    let uses_context = mentions_context(value);
     Ok(StateMachine {
         comment,
         scope,
@@ -49,6 +49,23 @@ pub(super) fn state_machine(value: &Value) -> Result<StateMachine, Problems> {
         uses_context,
         definition: value.clone(),
     })
+}
+
+/// True when some key or string of the definition contains `$$`: the same
+/// answer as searching its JSON text (no other JSON token can hold a `$`, and
+/// serialization keeps `$` as is), without serializing it.
+fn mentions_context(value: &Value) -> bool {
+    // A plain byte scan: `str::contains` sets up a substring searcher per
+    // call, which costs more than these short strings.
+    fn has(s: &str) -> bool {
+        s.as_bytes().windows(2).any(|w| w == b"$$")
+    }
+    match value {
+        Value::String(s) => has(s),
+        Value::Array(items) => items.iter().any(mentions_context),
+        Value::Object(map) => map.iter().any(|(k, v)| has(k) || mentions_context(v)),
+        _ => false,
+    }
 }
 
 /// `QueryLanguage` is recognised: JSONPath is what Sluice runs; JSONata is
@@ -96,7 +113,7 @@ pub(super) fn scope(obj: &Obj, what: &str, problems: &mut Problems) -> Option<Sc
     let before = problems.len();
     let mut states = Vec::with_capacity(map.len());
     for (name, v) in map {
-        let ptr = format!("{states_ptr}/{}", pointer_token(name));
+        let ptr = child_pointer(&states_ptr, name);
         if name.is_empty() || name.chars().count() > MAX_STATE_NAME_LEN {
             problems.push(
                 &ptr,
