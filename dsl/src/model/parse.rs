@@ -3,6 +3,7 @@
 //! `graph.rs`.
 
 use serde_json::Value;
+use std::borrow::Cow;
 
 use super::fields::{kind, Obj};
 use super::{graph, parse_states, Scope, StateMachine, MAX_STATE_NAME_LEN};
@@ -17,7 +18,10 @@ const TOP_FIELDS: &[&str] = &[
     "QueryLanguage",
 ];
 
-pub(super) fn state_machine(value: &Value) -> Result<StateMachine, Problems> {
+/// `definition` is kept in the machine as written: moved when the caller
+/// gives it away (`from_json`), copied when it is borrowed (`from_value`).
+pub(super) fn state_machine(definition: Cow<'_, Value>) -> Result<StateMachine, Problems> {
+    let value = &*definition;
     let mut problems = Problems::default();
     let Some(obj) = Obj::new(value, "", "a workflow definition", &mut problems) else {
         return Err(problems);
@@ -42,12 +46,13 @@ pub(super) fn state_machine(value: &Value) -> Result<StateMachine, Problems> {
     }
     let scope = scope.expect("a scope is returned when no problem was found");
     let uses_context = mentions_context(value);
+    let definition = definition.into_owned();
     Ok(StateMachine {
         comment,
         scope,
         timeout_seconds,
         uses_context,
-        definition: value.clone(),
+        definition,
     })
 }
 
