@@ -36,7 +36,11 @@ impl<'a> Runner<'a> {
     }
 
     pub fn run(mut self, input: Value) -> Outcome {
-        self.ctx = context::new(self.options, &input);
+        // Only built when something can read it (`$$` appears in the
+        // definition); otherwise it stays null and every update is a no-op.
+        if self.machine.uses_context {
+            self.ctx = context::new(self.options, &input);
+        }
         let result = super::pipeline::check_size(
             &input,
             self.options.payload_limit,
