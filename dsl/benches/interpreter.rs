@@ -4,7 +4,7 @@
 //!
 //! Targets:
 //! - `run/pass_choice_100`: ≥ 500,000 state transitions/s on one core;
-//! - `validate/1000_states`: `StateMachine::from_value` under 10 ms.
+//! - `validate/from_value_1000_states`: `StateMachine::from_value` under 10 ms.
 //!
 //! Run with `cargo bench -p sluice-dsl --bench interpreter`; see
 //! `docs/benchmarks.md` for the figures.
