@@ -10,14 +10,10 @@
 //! The engine knows nothing of Kafka, HTTP or wasm: tasks go through the
 //! [`Executor`] trait that the executors crate implements.
 
-mod api;
 mod error;
 mod executor;
-mod history;
 mod ids;
 
-pub use api::*;
 pub use error::EngineError;
 pub use executor::{Executor, TaskError, TaskInvocation};
-pub use history::HistoryEvent;
 pub use ids::{ExecutionId, TaskToken};
