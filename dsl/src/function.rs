@@ -99,7 +99,7 @@ impl FunctionDef {
                 return Err(problems);
             }
         };
-        if !crate::resource::ResourceRef::parse(&format!("sluice:function:{}", def.name)).is_ok() {
+        if crate::resource::ResourceRef::parse(&format!("sluice:function:{}", def.name)).is_err() {
             problems.push(
                 "/name",
                 "a function name uses letters, digits, '-' and '_' (at most 64)",

@@ -72,8 +72,8 @@ impl Path {
         };
         let query = parse_json_path(&format!("${rest}")).map_err(|e| {
             format!(
-                "'{text}' is not a valid JSONPath: {}",
-                first_line(&e.to_string())
+                "'{text}' is not a valid JSONPath{}",
+                syntax_position(&e.to_string())
             )
         })?;
         let kind = match reference_steps(&query) {
@@ -267,8 +267,18 @@ fn unquote(name: &str) -> String {
     }
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s)
+/// jsonpath-rust reports pest's "--> LINE:COLUMN"; turn it into a hint.
+fn syntax_position(message: &str) -> String {
+    let column = message
+        .split("-->")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pos| pos.split(':').nth(1))
+        .and_then(|c| c.parse::<usize>().ok());
+    match column {
+        Some(c) => format!(" (syntax error at character {c}); paths look like $.field, $['a b'], $.list[0], $.list[*].id or $.list[?(@.n > 1)]"),
+        None => format!(": {}", message.lines().next().unwrap_or(message)),
+    }
 }
 
 /// A short rendering of a document for error causes (never the whole payload).

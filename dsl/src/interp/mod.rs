@@ -8,6 +8,7 @@
 mod context;
 pub mod pipeline;
 mod runner;
+pub mod step;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;

@@ -7,11 +7,13 @@ use serde_json::{json, Value};
 use super::*;
 use crate::{SplitMix64, StateMachine};
 
+type Responder = Box<dyn FnMut(&TaskCall) -> Result<Value, StatesError>>;
+
 pub(crate) struct TestHost {
     pub now: DateTime<Utc>,
     pub sleeps: Vec<f64>,
     pub rng: SplitMix64,
-    pub respond: Box<dyn FnMut(&TaskCall) -> Result<Value, StatesError>>,
+    pub respond: Responder,
 }
 
 impl TestHost {
@@ -161,4 +163,28 @@ fn data_limit_is_enforced() {
         Outcome::Failed(e) => assert_eq!(e.error, "States.DataLimitExceeded"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn tasks_see_their_retry_count_without_context_paths() {
+    let m = machine(json!({
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": "sluice:function:f", "End": true,
+            "Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 2}]}}
+    }));
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(vec![]));
+    let log = seen.clone();
+    let mut host = TestHost::new(move |call| {
+        log.borrow_mut().push(call.retry_count);
+        if call.retry_count < 2 {
+            Err(StatesError::new("E", "again"))
+        } else {
+            Ok(json!("done"))
+        }
+    });
+    assert_eq!(
+        run(&m, json!({}), &RunOptions::default(), &mut host),
+        Outcome::Succeeded(json!("done"))
+    );
+    assert_eq!(*seen.borrow(), vec![0, 1, 2]);
 }

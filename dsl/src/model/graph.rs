@@ -1,56 +1,57 @@
 //! Checks on the shape of one scope: every `Next` names a state of the same
 //! scope, every state is reachable from `StartAt`, and the scope can end.
+//!
+//! These read the raw JSON rather than the parsed states, so they run in full
+//! even when some states have other problems: one bad field never hides a
+//! dangling `Next` or an unreachable state elsewhere.
 
+use serde_json::{Map, Value};
 use std::collections::HashSet;
 
-use super::{Scope, StateKind, Transition};
 use crate::error::{pointer_token, Problems};
 
-/// Every state a state may go to next, with the field that names it.
-fn successors(kind: &StateKind, transition: &Option<Transition>) -> Vec<(String, String)> {
+/// Every state a state may go to next, with the field (relative pointer)
+/// that names it.
+fn successors(state: &Value) -> Vec<(String, &str)> {
     let mut out = Vec::new();
-    if let Some(Transition::Next(n)) = transition {
-        out.push(("Next".to_string(), n.clone()));
+    if let Some(n) = state.get("Next").and_then(Value::as_str) {
+        out.push(("Next".to_string(), n));
     }
-    let catchers = match kind {
-        StateKind::Task(t) => &t.result.catch[..],
-        StateKind::Parallel(p) => &p.result.catch[..],
-        StateKind::Map(m) => &m.result.catch[..],
-        _ => &[],
-    };
-    for (i, c) in catchers.iter().enumerate() {
-        out.push((format!("Catch/{i}/Next"), c.next.clone()));
+    if let Some(d) = state.get("Default").and_then(Value::as_str) {
+        out.push(("Default".to_string(), d));
     }
-    if let StateKind::Choice(c) = kind {
-        for (i, b) in c.choices.iter().enumerate() {
-            out.push((format!("Choices/{i}/Next"), b.next.clone()));
-        }
-        if let Some(d) = &c.default {
-            out.push(("Default".to_string(), d.clone()));
+    for field in ["Choices", "Catch"] {
+        if let Some(items) = state.get(field).and_then(Value::as_array) {
+            for (i, item) in items.iter().enumerate() {
+                if let Some(n) = item.get("Next").and_then(Value::as_str) {
+                    out.push((format!("{field}/{i}/Next"), n));
+                }
+            }
         }
     }
     out
 }
 
-/// `declared` tells whether a name is a state of this scope (including states
-/// that failed to parse); reachability and termination are only judged when
-/// `complete` (every state parsed), so one bad state does not cascade.
+fn is_terminal(state: &Value) -> bool {
+    state.get("End") == Some(&Value::Bool(true))
+        || matches!(
+            state.get("Type").and_then(Value::as_str),
+            Some("Succeed" | "Fail")
+        )
+}
+
 pub(super) fn check(
-    scope: &Scope,
-    declared: &dyn Fn(&str) -> bool,
-    complete: bool,
-    scope_ptr: &str,
+    start_at: Option<&str>,
+    states: &Map<String, Value>,
     states_ptr: &str,
     problems: &mut Problems,
 ) {
     let state_ptr = |name: &str| format!("{states_ptr}/{}", pointer_token(name));
-    let mut dangling = false;
-    for s in &scope.states {
-        for (field, target) in successors(&s.kind, &s.transition) {
-            if !declared(&target) {
-                dangling = true;
+    for (name, s) in states {
+        for (field, target) in successors(s) {
+            if !states.contains_key(target) {
                 problems.push(
-                    format!("{}/{field}", state_ptr(&s.name)),
+                    format!("{}/{field}", state_ptr(name)),
                     format!(
                         "'{target}' is not a state in this scope; a transition can only go to a state in the same 'States' object (Parallel branches and Map iterators are separate scopes)"
                     ),
@@ -58,39 +59,30 @@ pub(super) fn check(
             }
         }
     }
-    if !complete {
+    let Some(start_at) = start_at.filter(|s| states.contains_key(*s)) else {
         return;
-    }
-    // Reachability from StartAt.
+    };
     let mut seen = HashSet::new();
-    let mut stack = vec![scope.start_at.clone()];
+    let mut stack = vec![start_at];
     while let Some(name) = stack.pop() {
-        let Some(s) = scope.get(&name) else { continue };
-        if !seen.insert(name) {
-            continue;
-        }
-        for (_, target) in successors(&s.kind, &s.transition) {
-            stack.push(target);
+        let Some(s) = states.get(name) else { continue };
+        if seen.insert(name) {
+            stack.extend(successors(s).into_iter().map(|(_, t)| t));
         }
     }
-    for s in &scope.states {
-        if !seen.contains(&s.name) {
+    for name in states.keys() {
+        if !seen.contains(name.as_str()) {
             problems.push(
-                state_ptr(&s.name),
+                state_ptr(name),
                 format!(
-                    "state '{}' is unreachable: no Next, Default, Choice or Catch leads to it from StartAt '{}'; connect it or remove it",
-                    s.name, scope.start_at
+                    "state '{name}' is unreachable: no Next, Default, Choice or Catch leads to it from StartAt '{start_at}'; connect it or remove it"
                 ),
             );
         }
     }
-    let terminal = scope.states.iter().any(|s| {
-        matches!(s.transition, Some(Transition::End))
-            || matches!(s.kind, StateKind::Succeed | StateKind::Fail(_))
-    });
-    if !terminal && !dangling {
+    if !states.values().any(is_terminal) {
         problems.push(
-            scope_ptr.to_string() + "/States",
+            states_ptr,
             "no terminal state: add \"End\": true to a state, or a Succeed or Fail state, so executions can finish",
         );
     }

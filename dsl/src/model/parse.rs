@@ -107,9 +107,8 @@ pub(super) fn scope(obj: &Obj, what: &str, problems: &mut Problems) -> Option<Sc
             states.push(state);
         }
     }
-    let Some(start_at) = start_at else {
-        return None;
-    };
+    graph::check(start_at, map, &states_ptr, problems);
+    let start_at = start_at?;
     if !map.contains_key(start_at) {
         problems.push(
             obj.at("StartAt"),
@@ -119,11 +118,7 @@ pub(super) fn scope(obj: &Obj, what: &str, problems: &mut Problems) -> Option<Sc
             ),
         );
     }
-    let complete = states.len() == map.len() && map.contains_key(start_at);
-    let scope = Scope::new(start_at.to_string(), states);
-    let declared = |name: &str| map.contains_key(name);
-    graph::check(&scope, &declared, complete, &obj.ptr, &states_ptr, problems);
-    (problems.len() == before).then_some(scope)
+    (problems.len() == before).then(|| Scope::new(start_at.to_string(), states))
 }
 
 fn names(map: &serde_json::Map<String, Value>) -> String {
