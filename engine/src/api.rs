@@ -49,7 +49,11 @@ impl FromStr for Status {
             "FAILED" => Status::Failed,
             "TIMED_OUT" => Status::TimedOut,
             "ABORTED" => Status::Aborted,
-            _ => return Err(format!("unknown status '{s}'; use RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED")),
+            _ => {
+                return Err(format!(
+                    "unknown status '{s}'; use RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED"
+                ))
+            }
         })
     }
 }

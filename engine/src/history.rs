@@ -24,5 +24,8 @@ pub struct HistoryEvent {
 
 /// The `…StateEntered` / `…StateExited` event type of a state type.
 pub fn state_event(state_type: &str, exited: bool) -> String {
-    format!("{state_type}State{}", if exited { "Exited" } else { "Entered" })
+    format!(
+        "{state_type}State{}",
+        if exited { "Exited" } else { "Entered" }
+    )
 }

@@ -48,8 +48,20 @@ impl<'a> Obj<'a> {
 
     /// Record every field not in `allowed`, naming the valid ones.
     pub fn unknown_fields(&self, allowed: &[&str], what: &str, problems: &mut Problems) {
+        self.unknown_fields_except(allowed, &[], what, problems)
+    }
+
+    /// As [`Obj::unknown_fields`], leaving alone the `reported` fields, which
+    /// have their own, more specific problem.
+    pub fn unknown_fields_except(
+        &self,
+        allowed: &[&str],
+        reported: &[&str],
+        what: &str,
+        problems: &mut Problems,
+    ) {
         for key in self.map.keys() {
-            if !allowed.contains(&key.as_str()) {
+            if !allowed.contains(&key.as_str()) && !reported.contains(&key.as_str()) {
                 let hint = match suggest(key, allowed) {
                     Some(s) => format!(" (did you mean '{s}'?)"),
                     None => String::new(),
@@ -139,10 +151,17 @@ impl<'a> Obj<'a> {
             _ => {
                 problems.push(
                     self.at(key),
-                    format!(
-                        "'{key}' must be a number from {min} to {max}, found {}",
-                        short(v)
-                    ),
+                    if max == f64::MAX {
+                        format!(
+                            "'{key}' must be a number of at least {min:?}, found {}",
+                            short(v)
+                        )
+                    } else {
+                        format!(
+                            "'{key}' must be a number from {min} to {max}, found {}",
+                            short(v)
+                        )
+                    },
                 );
                 None
             }

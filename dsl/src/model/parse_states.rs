@@ -118,12 +118,8 @@ pub(super) fn state(
             problems.push(obj.at(field), *message);
         }
     }
-    let unknown: Vec<&str> = fields
-        .iter()
-        .copied()
-        .chain(UNSUPPORTED.iter().map(|(f, _)| *f))
-        .collect();
-    obj.unknown_fields(&unknown, &format!("a {ty} state"), problems);
+    let reported: Vec<&str> = UNSUPPORTED.iter().map(|(f, _)| *f).collect();
+    obj.unknown_fields_except(&fields, &reported, &format!("a {ty} state"), problems);
     query_language(&obj, problems);
     let comment = obj.string("Comment", problems).map(str::to_string);
     let input_path = data_path(&obj, "InputPath", problems);
@@ -286,12 +282,15 @@ fn task(obj: &Obj, problems: &mut Problems) -> Option<TaskState> {
             problems.push(obj.at("Resource"), e);
         }
     }
+    // Check every other field before giving up on a missing Resource.
+    let parameters = template(obj, "Parameters", problems);
+    let result = result_handling(obj, problems);
     let resource = resource?.to_string();
     Some(TaskState {
         wait_for_task_token: resource.ends_with(".waitForTaskToken"),
         resource,
-        parameters: template(obj, "Parameters", problems),
-        result: result_handling(obj, problems),
+        parameters,
+        result,
         timeout_seconds: timeout,
         heartbeat_seconds: heartbeat,
     })
@@ -519,6 +518,7 @@ fn map_state(obj: &Obj, problems: &mut Problems) -> Option<MapState> {
         obj.number("ToleratedFailurePercentage", 0.0, 100.0, problems)
             .map(Dynamic::Fixed)
     };
+    let result = result_handling(obj, problems);
     Some(MapState {
         processor: processor?,
         items_path,
@@ -526,7 +526,7 @@ fn map_state(obj: &Obj, problems: &mut Problems) -> Option<MapState> {
         max_concurrency,
         tolerated_failure_count,
         tolerated_failure_percentage,
-        result: result_handling(obj, problems),
+        result,
     })
 }
 
