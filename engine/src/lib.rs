@@ -23,3 +23,13 @@ pub use error::EngineError;
 pub use executor::{Executor, TaskError, TaskInvocation};
 pub use history::HistoryEvent;
 pub use ids::{ExecutionId, TaskToken};
+mod machine;
+mod records;
+mod store;
+
+pub use machine::Limits;
+mod queries;
+mod runtime;
+
+pub use queries::MAX_PAGE;
+pub use runtime::{Durability, Engine, EngineConfig};
