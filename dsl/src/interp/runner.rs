@@ -48,6 +48,17 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// What a step may read and change, at the host's current time.
+    fn env(&mut self) -> StepEnv<'_> {
+        let now = self.host.now();
+        StepEnv {
+            context: &mut self.ctx,
+            rng: self.host.random(),
+            now,
+            payload_limit: self.options.payload_limit,
+        }
+    }
+
     fn run_scope(&mut self, scope: &Scope, mut input: Value) -> Result<Value, StatesError> {
         let mut name = scope.start_at.clone();
         loop {
@@ -92,13 +103,7 @@ impl<'a> Runner<'a> {
                 Ok(exit) => return Ok(exit),
                 Err(e) => e,
             };
-            let now = self.host.now();
-            let mut env = StepEnv {
-                context: &mut self.ctx,
-                rng: self.host.random(),
-                now,
-                payload_limit: self.options.payload_limit,
-            };
+            let mut env = self.env();
             match step::on_error(state, raw.clone(), error, &mut retry, &mut env) {
                 OnError::Retry { delay_seconds } => {
                     self.host.sleep(delay_seconds);
@@ -114,13 +119,7 @@ impl<'a> Runner<'a> {
 
     /// One attempt at a state: enter it, do what it asks, complete it.
     fn attempt(&mut self, state: &State, raw: &Value, retries: u32) -> Result<Exit, StatesError> {
-        let now = self.host.now();
-        let mut env = StepEnv {
-            context: &mut self.ctx,
-            rng: self.host.random(),
-            now,
-            payload_limit: self.options.payload_limit,
-        };
+        let mut env = self.env();
         let entered = step::enter(state, raw, retries, &mut env)?;
         let result = match entered {
             Entered::Done(exit) => return Ok(exit),
@@ -129,13 +128,7 @@ impl<'a> Runner<'a> {
                 if ms > 0 {
                     self.host.sleep(ms as f64 / 1000.0);
                 }
-                let env = StepEnv {
-                    context: &mut self.ctx,
-                    rng: self.host.random(),
-                    now,
-                    payload_limit: self.options.payload_limit,
-                };
-                return step::finish(state, output, &env);
+                return step::finish(state, output, &self.env());
             }
             Entered::Task(request) => {
                 let StateKind::Task(t) = &state.kind else {
@@ -186,13 +179,7 @@ impl<'a> Runner<'a> {
                 step::map_output(state, request.tolerance, total, outcomes)?
             }
         };
-        let now = self.host.now();
-        let mut env = StepEnv {
-            context: &mut self.ctx,
-            rng: self.host.random(),
-            now,
-            payload_limit: self.options.payload_limit,
-        };
+        let mut env = self.env();
         step::complete(state, raw.clone(), result, &mut env)
     }
 

@@ -193,17 +193,7 @@ impl<'a> Obj<'a> {
     }
 }
 
-/// A JSON type name for messages.
-pub(crate) fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub(crate) use crate::text::json_kind as kind;
 
 fn short(v: &Value) -> String {
     crate::path::preview(v)
@@ -220,21 +210,6 @@ pub(crate) fn suggest<'s>(key: &str, allowed: &[&'s str]) -> Option<&'s str> {
             allowed
                 .iter()
                 .copied()
-                .find(|a| edit_distance(&lower, &a.to_ascii_lowercase()) <= 2)
+                .find(|a| crate::text::edit_distance(&lower, &a.to_ascii_lowercase()) <= 2)
         })
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
