@@ -4,6 +4,7 @@ mod apply_cmd;
 mod client;
 mod execution_cmd;
 mod local;
+mod serve;
 mod workflow_cmd;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the durable engine and its REST API (`--data DIR --listen ADDR`).
+    Serve(serve::ServeArgs),
     /// Check, run and deploy workflow definitions (Amazon States Language JSON).
     Workflow {
         #[command(flatten)]
@@ -52,13 +55,16 @@ enum Command {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| {
+                // The server's own start-up and shutdown lines, not every crate's chatter.
+                "warn,sluice::serve=info,sluice_engine=info,sluice_console=info".into()
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => return serve::run(args),
         Command::Workflow { remote, command } => return workflow_cmd::run(command, &remote),
         Command::Execution { remote, command } => execution_cmd::run(command, &remote),
         Command::Apply { remote, dir } => apply_cmd::run(&dir, &remote),

@@ -58,7 +58,7 @@ impl LocalHost {
 }
 
 /// The function name in `FunctionName`, which may be a plain name or an ARN.
-fn function_name(v: &Value) -> Option<String> {
+pub(crate) fn function_name(v: &Value) -> Option<String> {
     let s = v.as_str()?;
     match ResourceRef::parse(s) {
         Ok(ResourceRef {
