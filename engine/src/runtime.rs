@@ -106,6 +106,9 @@ struct Inner {
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>,
     timers: Notify,
     recovered: AtomicBool,
+    /// Executions that were RUNNING when the store was opened: the ones
+    /// recovery resumes (later starts dispatch their own tasks).
+    to_recover: Mutex<Vec<String>>,
     executor: Arc<dyn Executor>,
     runtime: tokio::runtime::Handle,
 }
@@ -125,6 +128,10 @@ impl Engine {
         })?;
         let db = sled::Config::new().path(&config.data_dir).open()?;
         let tree = db.open_tree("sluice")?;
+        let mut to_recover = Vec::new();
+        for key in tree.scan_prefix(b"r/").keys() {
+            to_recover.push(String::from_utf8_lossy(&key?[2..]).into_owned());
+        }
         let (tx, rx) = mpsc::channel(4096);
         let inner = Arc::new(Inner {
             db,
@@ -133,6 +140,7 @@ impl Engine {
             waiters: Mutex::new(HashMap::new()),
             timers: Notify::new(),
             recovered: AtomicBool::new(false),
+            to_recover: Mutex::new(to_recover),
             executor,
             runtime: tokio::runtime::Handle::current(),
         });
@@ -276,9 +284,11 @@ impl Engine {
     /// themselves.
     pub async fn recover(&self) -> Result<usize, EngineError> {
         let mut resumed = 0;
-        for item in self.inner.tree.scan_prefix(b"r/").keys() {
-            let key = item?;
-            let id = String::from_utf8_lossy(&key[2..]).into_owned();
+        let ids = std::mem::take(&mut *self.inner.to_recover.lock().expect("recovery list lock"));
+        for id in ids {
+            if !matches!(self.execution(&id), Ok(e) if e.status == crate::api::Status::Running) {
+                continue; // ended since the store was opened
+            }
             for f in self
                 .inner
                 .tree
