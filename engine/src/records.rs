@@ -78,6 +78,12 @@ pub(crate) enum Phase {
         payload: Value,
         token: Option<String>,
         timeout_seconds: Option<u64>,
+        /// `HeartbeatSeconds`: the task fails unless a heartbeat (or its
+        /// result) arrives before `heartbeat_due_ms`.
+        #[serde(default)]
+        heartbeat_seconds: Option<u64>,
+        #[serde(default)]
+        heartbeat_due_ms: Option<i64>,
     },
     /// A Wait state; `output` continues when the timer fires.
     Waiting { until_ms: i64, output: Value },
@@ -113,6 +119,8 @@ pub(crate) enum Timer {
     TaskTimeout { attempt: u32 },
     /// The execution ran past its `TimeoutSeconds`.
     ExecutionTimeout,
+    /// No heartbeat arrived by `due_ms` (a later heartbeat makes this stale).
+    Heartbeat { attempt: u32, due_ms: i64 },
 }
 
 impl Timer {
@@ -121,6 +129,7 @@ impl Timer {
             Timer::Wake => "wake".into(),
             Timer::TaskTimeout { attempt } => format!("task-timeout-{attempt}"),
             Timer::ExecutionTimeout => "execution-timeout".into(),
+            Timer::Heartbeat { attempt, due_ms } => format!("heartbeat-{attempt}-{due_ms}"),
         }
     }
 }

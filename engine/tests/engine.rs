@@ -466,3 +466,82 @@ async fn executions_are_listed_newest_first_with_pages() {
     assert_eq!(page2.executions[1].execution_id, ids[0]);
     assert!(page2.next_token.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn heartbeats_keep_a_parked_task_alive_and_silence_fails_it() {
+    let env = env().await;
+    env.executor.on("park", |_| Ok(json!("parked")));
+    env.engine
+        .deploy(
+            "hb",
+            json!({"StartAt": "Ask", "States": {"Ask": {"Type": "Task", "Resource": "sluice:function:park.waitForTaskToken",
+                "Parameters": {"token.$": "$$.Task.Token", "i.$": "$.i"}, "HeartbeatSeconds": 1, "TimeoutSeconds": 30, "End": true}}}),
+        )
+        .await
+        .unwrap();
+    let token_of = |i: i64| {
+        env.executor
+            .calls()
+            .into_iter()
+            .find(|c| c.payload["i"] == i)
+            .and_then(|c| c.payload["token"].as_str().map(str::to_string))
+    };
+    let (silent, _) = env
+        .engine
+        .start(
+            "hb",
+            StartRequest {
+                input: json!({"i": 1}),
+                name: None,
+            },
+        )
+        .await
+        .unwrap();
+    let (alive, _) = env
+        .engine
+        .start(
+            "hb",
+            StartRequest {
+                input: json!({"i": 2}),
+                name: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mut token = None;
+    for _ in 0..200 {
+        token = token_of(2);
+        if token.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let token = token.expect("dispatched");
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        env.engine.task_heartbeat(&token).await.unwrap();
+    }
+    env.engine
+        .task_success(&token, json!("done"))
+        .await
+        .unwrap();
+    let alive = env
+        .engine
+        .wait(alive.execution_id.as_str(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(alive.status, Status::Succeeded, "{alive:?}");
+    let silent = env
+        .engine
+        .wait(silent.execution_id.as_str(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    let h = env.engine.history(silent.execution_id.as_str()).unwrap();
+    assert_eq!(
+        silent.status,
+        Status::Failed,
+        "{}",
+        serde_json::to_string(&h).unwrap()
+    );
+    assert_eq!(silent.error.as_deref(), Some("States.HeartbeatTimeout"));
+}

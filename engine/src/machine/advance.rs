@@ -141,12 +141,30 @@ impl Machine<'_> {
             let due = self.now.timestamp_millis() + (seconds.min(1 << 40) as i64) * 1000;
             self.arm_timer(execution, frame.id, due, Timer::TaskTimeout { attempt })?;
         }
+        let heartbeat_due_ms = match req.heartbeat_seconds {
+            Some(seconds) => {
+                let due = self.now.timestamp_millis() + (seconds.min(1 << 40) as i64) * 1000;
+                self.arm_timer(
+                    execution,
+                    frame.id,
+                    due,
+                    Timer::Heartbeat {
+                        attempt,
+                        due_ms: due,
+                    },
+                )?;
+                Some(due)
+            }
+            None => None,
+        };
         frame.phase = Phase::Task {
             attempt,
             resource: t.resource.clone(),
             payload: req.payload,
             token: req.task_token,
             timeout_seconds: req.timeout_seconds,
+            heartbeat_seconds: req.heartbeat_seconds,
+            heartbeat_due_ms,
         };
         self.actions.push(dispatch_action(execution, &frame));
         self.save_frame(execution, &frame)
@@ -326,6 +344,7 @@ pub(crate) fn dispatch_action(execution: &str, frame: &Frame) -> Action {
         payload,
         token,
         timeout_seconds,
+        ..
     } = &frame.phase
     else {
         unreachable!("dispatch_action is only called for frames waiting on a task")

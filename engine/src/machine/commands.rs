@@ -305,7 +305,7 @@ impl Machine<'_> {
                 }
             }
             Err(e) => {
-                let kind = if e.error == names::TIMEOUT {
+                let kind = if e.error == names::TIMEOUT || e.error == names::HEARTBEAT_TIMEOUT {
                     "TaskTimedOut"
                 } else {
                     "TaskFailed"
@@ -395,7 +395,25 @@ impl Machine<'_> {
                 );
                 return self.task_done(execution, frame_id, attempt, Err(e), true);
             }
-            _ => {} // stale: the frame moved on
+            (
+                Timer::Heartbeat { attempt, due_ms },
+                Phase::Task {
+                    attempt: current,
+                    heartbeat_due_ms: Some(due),
+                    heartbeat_seconds,
+                    ..
+                },
+            ) if attempt == current && due == due_ms => {
+                let e = TaskError::new(
+                    names::HEARTBEAT_TIMEOUT,
+                    format!(
+                        "no heartbeat arrived within {} s (HeartbeatSeconds)",
+                        heartbeat_seconds.unwrap_or(0)
+                    ),
+                );
+                return self.task_done(execution, frame_id, attempt, Err(e), true);
+            }
+            _ => {} // stale: the frame moved on, or a later heartbeat moved the deadline
         }
         self.drain()
     }
@@ -443,13 +461,43 @@ impl Machine<'_> {
             return Err(EngineError::Conflict("the task of this token is no longer waiting (it timed out, failed or its execution ended)".into()));
         }
         let result = match outcome {
-            CallbackOutcome::Heartbeat => return Ok(()),
+            CallbackOutcome::Heartbeat => return self.heartbeat(&rec),
             CallbackOutcome::Success(v) => Ok(v),
             CallbackOutcome::Failure { error, cause } => Err(TaskError::new(error, cause)),
         };
         rec.used = true;
         self.tx.put(key, &rec)?;
         self.task_done(&rec.execution, rec.frame, rec.attempt, result, true)
+    }
+
+    /// A heartbeat moves the task's heartbeat deadline forward.
+    fn heartbeat(&mut self, rec: &TokenRecord) -> Result<(), EngineError> {
+        let Some(mut frame) = self.load_frame(&rec.execution, rec.frame)? else {
+            return Ok(());
+        };
+        let now = self.now.timestamp_millis();
+        let due = match &mut frame.phase {
+            Phase::Task {
+                heartbeat_seconds: Some(seconds),
+                heartbeat_due_ms,
+                ..
+            } => {
+                let due = now + (*seconds).min(1 << 40) as i64 * 1000;
+                *heartbeat_due_ms = Some(due);
+                due
+            }
+            _ => return Ok(()), // no HeartbeatSeconds: nothing to extend
+        };
+        self.arm_timer(
+            &rec.execution,
+            frame.id,
+            due,
+            Timer::Heartbeat {
+                attempt: rec.attempt,
+                due_ms: due,
+            },
+        )?;
+        self.save_frame(&rec.execution, &frame)
     }
 
     /// Resume a FAILED, TIMED_OUT or ABORTED execution where it stopped:
