@@ -79,9 +79,26 @@ impl fmt::Display for Problems {
     }
 }
 
+/// `base` extended by one reference token (escaped): `/States` + `a/b` →
+/// `/States/a~1b`. Built directly rather than with `format!`, as validation
+/// makes one for nearly every field it reads.
+pub fn child_pointer(base: &str, token: &str) -> String {
+    let token = pointer_token(token);
+    let mut out = String::with_capacity(base.len() + 1 + token.len());
+    out.push_str(base);
+    out.push('/');
+    out.push_str(&token);
+    out
+}
+
 /// Escape one reference token for a JSON pointer (RFC 6901: `~` → `~0`, `/` → `~1`).
-pub fn pointer_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+/// Borrowed when nothing needs escaping, as for most names: pointers are
+/// built for every field of a definition, so this avoids a copy each time.
+pub fn pointer_token(token: &str) -> std::borrow::Cow<'_, str> {
+    if !token.contains(['~', '/']) {
+        return std::borrow::Cow::Borrowed(token);
+    }
+    std::borrow::Cow::Owned(token.replace('~', "~0").replace('/', "~1"))
 }
 
 /// A runtime failure: an ASL error name (`States.Runtime`, `States.Timeout`,

@@ -70,15 +70,21 @@ impl Path {
                 "'{text}' is not a JSONPath: a path must start with '$' (the state input) or '$$' (the context object)"
             ));
         };
-        let query = parse_json_path(&format!("${}", bracket_dot_names(rest))).map_err(|e| {
-            format!(
-                "'{text}' is not a valid JSONPath{}",
-                syntax_position(&e.to_string())
-            )
-        })?;
-        let kind = match reference_steps(&query) {
+        let kind = match simple_reference(rest) {
             Some(steps) => Kind::Reference(steps),
-            None => Kind::Query(query),
+            None => {
+                let query =
+                    parse_json_path(&format!("${}", bracket_dot_names(rest))).map_err(|e| {
+                        format!(
+                            "'{text}' is not a valid JSONPath{}",
+                            syntax_position(&e.to_string())
+                        )
+                    })?;
+                match reference_steps(&query) {
+                    Some(steps) => Kind::Reference(steps),
+                    None => Kind::Query(query),
+                }
+            }
         };
         Ok(Path {
             text: text.to_string(),
@@ -141,8 +147,18 @@ impl Path {
     /// Select the value, failing with `States.Runtime` when a reference path
     /// finds nothing (the message names the path and the input).
     pub fn select(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
+        self.select_cow(input, context)
+            .map(std::borrow::Cow::into_owned)
+    }
+
+    /// [`Path::select`] without copying what a reference path finds.
+    pub fn select_cow<'a>(
+        &self,
+        input: &'a Value,
+        context: &'a Value,
+    ) -> Result<std::borrow::Cow<'a, Value>, StatesError> {
         match self.lookup(input, context) {
-            Some(v) => Ok(v.into_owned()),
+            Some(v) => Ok(v),
             None => {
                 let doc = if self.root == Root::Input {
                     input
@@ -243,6 +259,62 @@ fn walk<'a>(mut doc: &'a Value, steps: &[Step]) -> Option<&'a Value> {
         };
     }
     Some(doc)
+}
+
+/// The steps of the commonest paths (`.name` with ASCII identifier names and
+/// `[n]` with a non-negative index), read without the general parser, which
+/// costs microseconds per path and dominated validation. Anything else
+/// (quotes, whitespace, negative indices, non-ASCII, wildcards, filters, …)
+/// gives `None` and goes through `jsonpath-rust`; on what it accepts this
+/// agrees with that parser (RFC 9535 `member-name-shorthand` and `int`), which
+/// a test checks.
+fn simple_reference(rest: &str) -> Option<Vec<Step>> {
+    let b = rest.as_bytes();
+    let mut steps = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'.' => {
+                let start = i + 1;
+                if !b
+                    .get(start)
+                    .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+                {
+                    return None;
+                }
+                let mut end = start + 1;
+                while b
+                    .get(end)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
+                    end += 1;
+                }
+                steps.push(Step::Field(rest[start..end].to_string()));
+                i = end;
+            }
+            b'[' => {
+                let start = i + 1;
+                let mut end = start;
+                while b.get(end).is_some_and(u8::is_ascii_digit) {
+                    end += 1;
+                }
+                let digits = &rest[start..end];
+                // RFC 9535 `int`: no leading zeros; at most 15 digits keeps it
+                // far inside the parser's safe-integer range.
+                if digits.is_empty()
+                    || digits.len() > 15
+                    || (digits.len() > 1 && digits.starts_with('0'))
+                    || b.get(end) != Some(&b']')
+                {
+                    return None;
+                }
+                steps.push(Step::Index(digits.parse().ok()?));
+                i = end + 1;
+            }
+            _ => return None,
+        }
+    }
+    Some(steps)
 }
 
 fn reference_steps(query: &JpQuery) -> Option<Vec<Step>> {
@@ -421,6 +493,35 @@ mod tests {
             .select(&json!({}), &json!({}))
             .unwrap_err();
         assert_eq!(e.error, "States.Runtime");
+    }
+
+    /// The fast reader of simple paths must agree with jsonpath-rust on
+    /// every path it accepts: try every string of up to five tokens.
+    #[test]
+    fn simple_paths_agree_with_the_general_parser() {
+        let tokens = [
+            ".", "a", "_b", "Z9", "0", "1", "10", "01", "[", "]", "-", "$", "'", " ", "*", "é",
+        ];
+        let mut texts = vec![String::new()];
+        let mut checked = 0;
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for t in &texts {
+                for tok in tokens {
+                    next.push(format!("{t}{tok}"));
+                }
+            }
+            for rest in &next {
+                if let Some(fast) = simple_reference(rest) {
+                    let query = parse_json_path(&format!("${rest}"))
+                        .unwrap_or_else(|e| panic!("fast path accepted '${rest}': {e}"));
+                    assert_eq!(reference_steps(&query), Some(fast), "'${rest}'");
+                    checked += 1;
+                }
+            }
+            texts = next;
+        }
+        assert!(checked > 1000, "only {checked} paths took the fast path");
     }
 
     #[test]

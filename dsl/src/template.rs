@@ -32,7 +32,7 @@ impl Template {
     /// recorded. `None` when any problem was found.
     pub fn compile(value: &Value, ptr: &str, problems: &mut Problems) -> Option<Template> {
         let before = problems.len();
-        let t = compile(value, ptr, problems);
+        let t = compile(value, Ptr::Root(ptr), problems);
         (problems.len() == before).then_some(t)
     }
 
@@ -79,7 +79,26 @@ impl Template {
     }
 }
 
-fn compile(value: &Value, ptr: &str, problems: &mut Problems) -> Template {
+/// Where a template node sits: a JSON pointer rendered only when a problem
+/// is reported, so compiling a valid template formats no pointers.
+#[derive(Clone, Copy)]
+enum Ptr<'a> {
+    Root(&'a str),
+    Key(&'a Ptr<'a>, &'a str),
+    Index(&'a Ptr<'a>, usize),
+}
+
+impl std::fmt::Display for Ptr<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ptr::Root(p) => f.write_str(p),
+            Ptr::Key(parent, key) => write!(f, "{parent}/{}", pointer_token(key)),
+            Ptr::Index(parent, i) => write!(f, "{parent}/{i}"),
+        }
+    }
+}
+
+fn compile(value: &Value, ptr: Ptr, problems: &mut Problems) -> Template {
     if !has_dynamic(value) {
         return Template::Literal(value.clone());
     }
@@ -88,20 +107,20 @@ fn compile(value: &Value, ptr: &str, problems: &mut Problems) -> Template {
             items
                 .iter()
                 .enumerate()
-                .map(|(i, v)| compile(v, &format!("{ptr}/{i}"), problems))
+                .map(|(i, v)| compile(v, Ptr::Index(&ptr, i), problems))
                 .collect(),
         ),
         Value::Object(map) => {
             let mut fields = Vec::with_capacity(map.len());
             for (key, v) in map {
-                let at = format!("{ptr}/{}", pointer_token(key));
+                let at = Ptr::Key(&ptr, key);
                 match key.strip_suffix(".$") {
                     Some(name) => {
-                        if let Some(node) = dynamic_field(key, v, &at, problems) {
+                        if let Some(node) = dynamic_field(key, v, at, problems) {
                             fields.push((name.to_string(), node));
                         }
                     }
-                    None => fields.push((key.clone(), Node::Value(compile(v, &at, problems)))),
+                    None => fields.push((key.clone(), Node::Value(compile(v, at, problems)))),
                 }
             }
             Template::Object(fields)
@@ -110,10 +129,10 @@ fn compile(value: &Value, ptr: &str, problems: &mut Problems) -> Template {
     }
 }
 
-fn dynamic_field(key: &str, v: &Value, at: &str, problems: &mut Problems) -> Option<Node> {
+fn dynamic_field(key: &str, v: &Value, at: Ptr, problems: &mut Problems) -> Option<Node> {
     let Value::String(text) = v else {
         problems.push(
-            at,
+            at.to_string(),
             format!("the value of '{key}' must be a string holding a JSONPath ('$.field') or an intrinsic function ('States.Format(...)'); remove '.$' from the name to use a literal value"),
         );
         return None;
@@ -122,7 +141,7 @@ fn dynamic_field(key: &str, v: &Value, at: &str, problems: &mut Problems) -> Opt
         match Intrinsic::parse(text) {
             Ok(f) => Some(Node::Intrinsic(f)),
             Err(e) => {
-                problems.push(at, e);
+                problems.push(at.to_string(), e);
                 None
             }
         }
@@ -131,7 +150,7 @@ fn dynamic_field(key: &str, v: &Value, at: &str, problems: &mut Problems) -> Opt
             Ok(p) => Some(Node::Path(p)),
             Err(e) => {
                 problems.push(
-                    at,
+                    at.to_string(),
                     format!(
                         "{e}; a field ending in '.$' needs a JSONPath or an intrinsic function"
                     ),

@@ -6,7 +6,7 @@ use crate::text::{edit_distance, json_kind};
 use serde_json::Value;
 
 use super::{ChoiceBranch, Condition, Kind, Operand, Pattern, Relation, Test};
-use crate::error::{pointer_token, Problems};
+use crate::error::{child_pointer, Problems};
 use crate::path::Path;
 use crate::timestamp;
 
@@ -407,7 +407,7 @@ fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&
 }
 
 fn field(pointer: &str, key: &str) -> String {
-    format!("{pointer}/{}", pointer_token(key))
+    child_pointer(pointer, key)
 }
 
 #[cfg(test)]

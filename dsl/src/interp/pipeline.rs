@@ -37,6 +37,23 @@ pub fn select<'a>(
     }
 }
 
+/// [`select`] on a value that may be owned: `$` then passes an owned value
+/// through without copying it (the common case on every transition).
+pub fn select_cow<'a>(
+    path: &DataPath,
+    value: Cow<'a, Value>,
+    context: &Value,
+    field: &str,
+) -> Result<Cow<'a, Value>, StatesError> {
+    match value {
+        Cow::Borrowed(v) => select(path, v, context, field),
+        Cow::Owned(v) => match path {
+            DataPath::Whole => Ok(Cow::Owned(v)),
+            _ => select(path, &v, context, field).map(|c| Cow::Owned(c.into_owned())),
+        },
+    }
+}
+
 /// `Parameters` / `ResultSelector` / `ItemSelector`: build a new value from a
 /// template, or pass the value through when there is none.
 pub fn shape(
@@ -99,7 +116,7 @@ pub fn json_size(value: &Value, limit: usize) -> usize {
         match v {
             Value::Null => *acc += 4,
             Value::Bool(b) => *acc += if *b { 4 } else { 5 },
-            Value::Number(n) => *acc += n.to_string().len(),
+            Value::Number(n) => *acc += number_len(n),
             Value::String(s) => *acc += string_len(s),
             Value::Array(items) => {
                 *acc += 2 + items.len().saturating_sub(1);
@@ -119,15 +136,47 @@ pub fn json_size(value: &Value, limit: usize) -> usize {
     acc
 }
 
+/// Length of a number's JSON text, without allocating it.
+fn number_len(n: &serde_json::Number) -> usize {
+    /// Counts what is written instead of keeping it.
+    struct Count(usize);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 += s.len();
+            Ok(())
+        }
+    }
+    if let Some(u) = n.as_u64() {
+        return u.checked_ilog10().map_or(1, |d| d as usize + 1);
+    }
+    let mut count = Count(0);
+    let _ = std::fmt::Write::write_fmt(&mut count, format_args!("{n}"));
+    count.0
+}
+
 fn string_len(s: &str) -> usize {
-    2 + s
-        .bytes()
-        .map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0..=0x1f => 6,
-            _ => 1,
-        })
-        .sum::<usize>()
+    // Bytes a JSON string escape adds to each byte: `\"`, `\\` and the short
+    // control escapes add one, other control characters (`\u00XX`) five.
+    const EXTRA: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut b = 0;
+        while b < 0x20 {
+            t[b] = 5;
+            b += 1;
+        }
+        t[b'"' as usize] = 1;
+        t[b'\\' as usize] = 1;
+        t[b'\n' as usize] = 1;
+        t[b'\r' as usize] = 1;
+        t[b'\t' as usize] = 1;
+        t[0x08] = 1;
+        t[0x0c] = 1;
+        t
+    };
+    2 + s.len()
+        + s.bytes()
+            .map(|b| usize::from(EXTRA[usize::from(b)]))
+            .sum::<usize>()
 }
 
 #[cfg(test)]
@@ -139,5 +188,27 @@ mod tests {
     fn json_size_matches_serde() {
         let v = json!({"a": [1, 2.5, "x\"y\n", null, true, false, {"b\u{1}": "é"}], "c": {}});
         assert_eq!(json_size(&v, usize::MAX), v.to_string().len());
+        let controls: String = (0u8..0x80).map(char::from).collect();
+        let text = Value::String(format!("{controls}é\u{2028}"));
+        assert_eq!(json_size(&text, usize::MAX), text.to_string().len());
+        let numbers = json!([
+            0,
+            9,
+            10,
+            99,
+            100,
+            u64::MAX,
+            -1,
+            -10,
+            i64::MIN,
+            0.5,
+            -2.25,
+            1e300,
+            1e-7,
+            12345.678
+        ]);
+        for n in numbers.as_array().into_iter().flatten() {
+            assert_eq!(json_size(n, usize::MAX), n.to_string().len(), "{n}");
+        }
     }
 }

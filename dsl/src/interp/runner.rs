@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::borrow::Cow;
 
 use super::step::{self, Entered, Exit, OnError, RetryState, StepEnv};
 use super::{context, Host, Outcome, RunOptions, TaskCall};
@@ -35,31 +36,32 @@ impl<'a> Runner<'a> {
     }
 
     pub fn run(mut self, input: Value) -> Outcome {
-        self.ctx = context::new(self.options, &input);
+        // Only built when something can read it (`$$` appears in the
+        // definition); otherwise it stays null and every update is a no-op.
+        if self.machine.uses_context {
+            self.ctx = context::new(self.options, &input);
+        }
         let result = super::pipeline::check_size(
             &input,
             self.options.payload_limit,
             "input to the execution",
         )
-        .and_then(|()| self.run_scope(&self.machine.scope, input));
+        .and_then(|()| self.run_scope(&self.machine.scope, input, true));
         match result {
             Ok(v) => Outcome::Succeeded(v),
             Err(e) => Outcome::Failed(e),
         }
     }
 
-    /// What a step may read and change, at the host's current time.
-    fn env(&mut self) -> StepEnv<'_> {
-        let now = self.host.now();
-        StepEnv {
-            context: &mut self.ctx,
-            rng: self.host.random(),
-            now,
-            payload_limit: self.options.payload_limit,
-        }
-    }
-
-    fn run_scope(&mut self, scope: &Scope, mut input: Value) -> Result<Value, StatesError> {
+    /// Run `scope` from its start. `input_checked`: the input already passed
+    /// the size check (the execution input does; a branch's or an
+    /// iteration's does not).
+    fn run_scope(
+        &mut self,
+        scope: &Scope,
+        mut input: Value,
+        mut input_checked: bool,
+    ) -> Result<Value, StatesError> {
         let mut name = scope.start_at.clone();
         loop {
             let state = scope
@@ -84,10 +86,12 @@ impl<'a> Runner<'a> {
                 let now = crate::timestamp::format(self.host.now());
                 context::enter_state(&mut self.ctx, &state.name, &now);
             }
-            match self.run_state(state, input)? {
+            match self.run_state(state, input, input_checked)? {
                 Exit::Next(next, out) => {
                     name = next;
                     input = out;
+                    // Every state checks the size of the output it hands on.
+                    input_checked = true;
                 }
                 Exit::End(out) => return Ok(out),
             }
@@ -95,7 +99,18 @@ impl<'a> Runner<'a> {
     }
 
     /// Run one state to its exit, retrying and catching as its policy says.
-    fn run_state(&mut self, state: &State, raw: Value) -> Result<Exit, StatesError> {
+    fn run_state(
+        &mut self,
+        state: &State,
+        raw: Value,
+        input_checked: bool,
+    ) -> Result<Exit, StatesError> {
+        if !matches!(
+            state.kind,
+            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
+        ) {
+            return self.run_simple(state, raw, input_checked);
+        }
         let mut retry = RetryState::default();
         loop {
             let attempt = self.attempt(state, &raw, retry.retries);
@@ -103,7 +118,13 @@ impl<'a> Runner<'a> {
                 Ok(exit) => return Ok(exit),
                 Err(e) => e,
             };
-            let mut env = self.env();
+            let now = self.host.now();
+            let mut env = StepEnv {
+                context: &mut self.ctx,
+                rng: self.host.random(),
+                now,
+                payload_limit: self.options.payload_limit,
+            };
             match step::on_error(state, raw.clone(), error, &mut retry, &mut env) {
                 OnError::Retry { delay_seconds } => {
                     self.host.sleep(delay_seconds);
@@ -117,18 +138,63 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Pass, Choice, Wait, Succeed and Fail: no Retry or Catch, so one
+    /// attempt that may consume the input (no copy of it is kept).
+    fn run_simple(
+        &mut self,
+        state: &State,
+        raw: Value,
+        input_checked: bool,
+    ) -> Result<Exit, StatesError> {
+        let now = self.host.now();
+        let mut env = StepEnv {
+            context: &mut self.ctx,
+            rng: self.host.random(),
+            now,
+            payload_limit: self.options.payload_limit,
+        };
+        match step::enter_owned(state, raw, input_checked, &mut env)? {
+            Entered::Done(exit) => Ok(exit),
+            Entered::Wait { until, output } => self.wait_then_finish(state, until, output, now),
+            _ => unreachable!("only Task, Parallel and Map states run tasks or children"),
+        }
+    }
+
+    /// A Wait state: let the host's clock reach `until`, then leave.
+    fn wait_then_finish(
+        &mut self,
+        state: &State,
+        until: DateTime<Utc>,
+        output: Value,
+        now: DateTime<Utc>,
+    ) -> Result<Exit, StatesError> {
+        let ms = (until - self.host.now()).num_milliseconds();
+        if ms > 0 {
+            self.host.sleep(ms as f64 / 1000.0);
+        }
+        let env = StepEnv {
+            context: &mut self.ctx,
+            rng: self.host.random(),
+            now,
+            payload_limit: self.options.payload_limit,
+        };
+        step::finish(state, output, &env)
+    }
+
     /// One attempt at a state: enter it, do what it asks, complete it.
     fn attempt(&mut self, state: &State, raw: &Value, retries: u32) -> Result<Exit, StatesError> {
-        let mut env = self.env();
+        let now = self.host.now();
+        let mut env = StepEnv {
+            context: &mut self.ctx,
+            rng: self.host.random(),
+            now,
+            payload_limit: self.options.payload_limit,
+        };
         let entered = step::enter(state, raw, retries, &mut env)?;
         let result = match entered {
             Entered::Done(exit) => return Ok(exit),
             Entered::Wait { until, output } => {
-                let ms = (until - self.host.now()).num_milliseconds();
-                if ms > 0 {
-                    self.host.sleep(ms as f64 / 1000.0);
-                }
-                return step::finish(state, output, &self.env());
+                return self.wait_then_finish(state, until, output, now);
             }
             Entered::Task(request) => {
                 let StateKind::Task(t) = &state.kind else {
@@ -152,7 +218,7 @@ impl<'a> Runner<'a> {
                 let mut outputs = Vec::with_capacity(p.branches.len());
                 for branch in &p.branches {
                     let saved = self.ctx.get("State").cloned();
-                    let out = self.run_scope(branch, input.clone());
+                    let out = self.run_scope(branch, input.clone(), false);
                     self.restore_state_ctx(saved);
                     outputs.push(out?);
                 }
@@ -167,7 +233,7 @@ impl<'a> Runner<'a> {
                 let mut failures = 0;
                 for item in request.items {
                     let saved = self.ctx.get("State").cloned();
-                    let out = self.run_scope(&m.processor, item);
+                    let out = self.run_scope(&m.processor, item, false);
                     self.restore_state_ctx(saved);
                     failures += u64::from(out.is_err());
                     outcomes.push(out);
@@ -179,8 +245,14 @@ impl<'a> Runner<'a> {
                 step::map_output(state, request.tolerance, total, outcomes)?
             }
         };
-        let mut env = self.env();
-        step::complete(state, raw.clone(), result, &mut env)
+        let now = self.host.now();
+        let mut env = StepEnv {
+            context: &mut self.ctx,
+            rng: self.host.random(),
+            now,
+            payload_limit: self.options.payload_limit,
+        };
+        step::complete_cow(state, Cow::Borrowed(raw), result, &mut env)
     }
 
     fn restore_state_ctx(&mut self, saved: Option<Value>) {

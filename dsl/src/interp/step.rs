@@ -16,7 +16,7 @@ use serde_json::Value;
 use std::borrow::Cow;
 
 use super::context;
-use super::pipeline::{check_size, error_output, merge_result, select, shape};
+use super::pipeline::{check_size, error_output, merge_result, select, select_cow, shape};
 use crate::error::{names, StatesError};
 use crate::model::*;
 use crate::path::preview;
@@ -152,19 +152,66 @@ pub fn enter(
     retry_count: u32,
     env: &mut StepEnv,
 ) -> Result<Entered, StatesError> {
+    enter_cow(state, Cow::Borrowed(raw), false, retry_count, env)
+}
+
+/// [`enter`] with the raw input given away: for the states that never need
+/// it again (Pass, Choice, Wait, Succeed, Fail have no Retry), the input then
+/// flows to the output without being copied. `input_checked` says the input
+/// already passed the size check (it is the previous state's output), so a
+/// Choice or Succeed that passes it through unchanged need not measure it
+/// again.
+pub(super) fn enter_owned(
+    state: &State,
+    raw: Value,
+    input_checked: bool,
+    env: &mut StepEnv,
+) -> Result<Entered, StatesError> {
+    enter_cow(state, Cow::Owned(raw), input_checked, 0, env)
+}
+
+/// True when the state's output is its input, unchanged (`$` paths).
+fn passes_input_through(state: &State) -> bool {
+    matches!(
+        (&state.input_path, &state.output_path),
+        (DataPath::Whole, DataPath::Whole)
+    )
+}
+
+fn enter_cow(
+    state: &State,
+    raw: Cow<'_, Value>,
+    input_checked: bool,
+    retry_count: u32,
+    env: &mut StepEnv,
+) -> Result<Entered, StatesError> {
+    // The same document passes the same check: skip measuring it twice.
+    let output_checked = input_checked && passes_input_through(state);
     match &state.kind {
         StateKind::Pass(p) => {
-            let effective = select(&state.input_path, raw, env.context, "InputPath")?;
-            let result = match &p.result {
-                Some(r) => r.clone(),
-                None => shape(p.parameters.as_ref(), effective, env.context, env.rng)?,
+            let merged = match &p.result_path {
+                // The result replaces the input, so the input can be consumed.
+                ResultPath::Replace => {
+                    let effective = select_cow(&state.input_path, raw, env.context, "InputPath")?;
+                    pass_result(p, effective, env)?
+                }
+                path => {
+                    let effective = select(&state.input_path, &raw, env.context, "InputPath")?;
+                    let result = pass_result(p, effective, env)?;
+                    merge_result(path, raw.into_owned(), result)?
+                }
             };
-            let merged = merge_result(&p.result_path, raw.clone(), result)?;
-            let out = select(&state.output_path, &merged, env.context, "OutputPath")?.into_owned();
+            let out = select_cow(
+                &state.output_path,
+                Cow::Owned(merged),
+                env.context,
+                "OutputPath",
+            )?
+            .into_owned();
             finish(state, out, env).map(Entered::Done)
         }
         StateKind::Choice(c) => {
-            let effective = select(&state.input_path, raw, env.context, "InputPath")?;
+            let effective = select_cow(&state.input_path, raw, env.context, "InputPath")?;
             let mut next = None;
             for branch in &c.choices {
                 if branch.condition.evaluate(&effective, env.context)? {
@@ -182,36 +229,53 @@ pub fn enter(
                 ));
             };
             let out =
-                select(&state.output_path, &effective, env.context, "OutputPath")?.into_owned();
-            size_ok(&out, env.payload_limit, state, "output")?;
+                select_cow(&state.output_path, effective, env.context, "OutputPath")?.into_owned();
+            if !output_checked {
+                size_ok(&out, env.payload_limit, state, "output")?;
+            }
             Ok(Entered::Done(Exit::Next(next.to_string(), out)))
         }
         StateKind::Wait(w) => {
-            let effective = select(&state.input_path, raw, env.context, "InputPath")?;
+            let effective = select_cow(&state.input_path, raw, env.context, "InputPath")?;
             let until = wait_until(w, &effective, env)?;
             let output =
-                select(&state.output_path, &effective, env.context, "OutputPath")?.into_owned();
+                select_cow(&state.output_path, effective, env.context, "OutputPath")?.into_owned();
             Ok(Entered::Wait { until, output })
         }
         StateKind::Succeed => {
-            let effective = select(&state.input_path, raw, env.context, "InputPath")?;
+            let effective = select_cow(&state.input_path, raw, env.context, "InputPath")?;
             let out =
-                select(&state.output_path, &effective, env.context, "OutputPath")?.into_owned();
-            size_ok(&out, env.payload_limit, state, "output")?;
+                select_cow(&state.output_path, effective, env.context, "OutputPath")?.into_owned();
+            if !output_checked {
+                size_ok(&out, env.payload_limit, state, "output")?;
+            }
             Ok(Entered::Done(Exit::End(out)))
         }
         StateKind::Fail(f) => {
-            let error = fail_string(f.error.as_ref(), raw, env, "ErrorPath")?;
-            let cause = fail_string(f.cause.as_ref(), raw, env, "CausePath")?;
+            let error = fail_string(f.error.as_ref(), &raw, env, "ErrorPath")?;
+            let cause = fail_string(f.cause.as_ref(), &raw, env, "CausePath")?;
             Err(StatesError::new(error, cause))
         }
-        StateKind::Task(t) => enter_task(state, t, raw, retry_count, env).map(Entered::Task),
+        StateKind::Task(t) => enter_task(state, t, &raw, retry_count, env).map(Entered::Task),
         StateKind::Parallel(p) => {
-            let effective = select(&state.input_path, raw, env.context, "InputPath")?;
+            let effective = select(&state.input_path, &raw, env.context, "InputPath")?;
             let input = shape(p.parameters.as_ref(), effective, env.context, env.rng)?;
             Ok(Entered::Parallel { input })
         }
-        StateKind::Map(m) => enter_map(state, m, raw, env).map(Entered::Map),
+        StateKind::Map(m) => enter_map(state, m, &raw, env).map(Entered::Map),
+    }
+}
+
+/// A Pass state's result: `Result`, else `Parameters` applied to the
+/// effective input, else the effective input itself.
+fn pass_result(
+    p: &PassState,
+    effective: Cow<'_, Value>,
+    env: &mut StepEnv,
+) -> Result<Value, StatesError> {
+    match &p.result {
+        Some(r) => Ok(r.clone()),
+        None => shape(p.parameters.as_ref(), effective, env.context, env.rng),
     }
 }
 
@@ -365,6 +429,17 @@ pub fn complete(
     result: Value,
     env: &mut StepEnv,
 ) -> Result<Exit, StatesError> {
+    complete_cow(state, Cow::Owned(raw), result, env)
+}
+
+/// [`complete`] with a borrowed raw input, copied only when ResultPath
+/// merges the result into it (the in-memory runner keeps it for retries).
+pub(super) fn complete_cow(
+    state: &State,
+    raw: Cow<'_, Value>,
+    result: Value,
+    env: &mut StepEnv,
+) -> Result<Exit, StatesError> {
     let Some(policy) = result_handling(state) else {
         return Err(StatesError::runtime(format!(
             "state '{}' does not take a result",
@@ -380,8 +455,17 @@ pub fn complete(
         env.context,
         env.rng,
     )?;
-    let merged = merge_result(&policy.result_path, raw, selected)?;
-    let out = select(&state.output_path, &merged, env.context, "OutputPath")?.into_owned();
+    let merged = match &policy.result_path {
+        ResultPath::Replace => selected,
+        path => merge_result(path, raw.into_owned(), selected)?,
+    };
+    let out = select_cow(
+        &state.output_path,
+        Cow::Owned(merged),
+        env.context,
+        "OutputPath",
+    )?
+    .into_owned();
     finish(state, out, env)
 }
 

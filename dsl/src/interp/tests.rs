@@ -188,3 +188,40 @@ fn tasks_see_their_retry_count_without_context_paths() {
     );
     assert_eq!(*seen.borrow(), vec![0, 1, 2]);
 }
+
+/// A Choice that passes its input through skips re-measuring an input that
+/// was already checked; a branch's input was not, so it is still measured.
+#[test]
+fn data_limit_applies_to_a_branch_input_passed_through_a_choice() {
+    let m = machine(json!({
+        "StartAt": "P",
+        "States": {"P": {
+            "Type": "Parallel", "End": true,
+            "Parameters": {"a.$": "$.s", "b.$": "$.s", "c.$": "$.s"},
+            "Branches": [{"StartAt": "C", "States": {
+                "C": {"Type": "Choice", "Choices": [
+                    {"Variable": "$.a", "IsPresent": true, "Next": "Done"}
+                ]},
+                "Done": {"Type": "Succeed"}
+            }}]
+        }}
+    }));
+    let opts = RunOptions {
+        payload_limit: 60,
+        ..Default::default()
+    };
+    let mut host = TestHost::new(|_| unreachable!());
+    match run(&m, json!({"s": "xxxxxxxxxxxxxxxx"}), &opts, &mut host) {
+        Outcome::Failed(e) => {
+            assert_eq!(e.error, "States.DataLimitExceeded");
+            assert!(e.cause.contains("state 'C'"), "{}", e.cause);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Within the limit, the same machine passes the branch input through.
+    let out = run(&m, json!({"s": "x"}), &opts, &mut host);
+    assert_eq!(
+        out,
+        Outcome::Succeeded(json!([{"a": "x", "b": "x", "c": "x"}]))
+    );
+}

@@ -3,14 +3,17 @@
 //! encoding and math families live in their own files.
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::fmt::Write;
 
 use super::{array, encoding, math, At, Call, Func};
 use crate::Random;
 
-/// The evaluated arguments of one call, with where each came from.
+/// The evaluated arguments of one call, with where each came from. Values
+/// read by a path are borrowed from the input, not copied.
 pub(super) struct Args<'a> {
     call: &'a Call,
-    values: &'a [Value],
+    values: &'a [Cow<'a, Value>],
 }
 
 impl<'a> Args<'a> {
@@ -26,7 +29,7 @@ impl<'a> Args<'a> {
     /// Argument `index`; `null` if absent (arity is checked at parse time,
     /// so this only keeps a bad tree from panicking).
     pub(super) fn get(&self, index: usize) -> &'a Value {
-        self.values.get(index).unwrap_or(&Value::Null)
+        self.values.get(index).map_or(&Value::Null, |v| &**v)
     }
 
     pub(super) fn len(&self) -> usize {
@@ -36,7 +39,11 @@ impl<'a> Args<'a> {
 
 /// Run `call` on already evaluated arguments. The error is the cause of a
 /// `States.IntrinsicFailure` (or, at parse time, a definition error).
-pub(super) fn apply(call: &Call, values: &[Value], rng: &mut dyn Random) -> Result<Value, String> {
+pub(super) fn apply(
+    call: &Call,
+    values: &[Cow<Value>],
+    rng: &mut dyn Random,
+) -> Result<Value, String> {
     let args = Args { call, values };
     for (index, v) in values.iter().enumerate() {
         check_arg(args.at(index), v)?;
@@ -45,7 +52,7 @@ pub(super) fn apply(call: &Call, values: &[Value], rng: &mut dyn Random) -> Resu
         Func::Format => format(&args),
         Func::StringToJson => string_to_json(&args),
         Func::JsonToString => Ok(Value::String(args.get(0).to_string())),
-        Func::Array => Ok(Value::Array(values.to_vec())),
+        Func::Array => Ok(Value::Array(values.iter().map(|v| (**v).clone()).collect())),
         Func::ArrayPartition => array::partition(&args),
         Func::ArrayContains => array::contains(&args),
         Func::ArrayRange => array::range(&args),
@@ -161,7 +168,7 @@ fn format(args: &Args) -> Result<Value, String> {
             values.len()
         ));
     }
-    let mut out = String::new();
+    let mut out = String::with_capacity(pieces.iter().map(String::len).sum::<usize>() + 16 * holes);
     for (i, piece) in pieces.iter().enumerate() {
         out.push_str(piece);
         if let Some(v) = values.get(i) {
@@ -210,7 +217,10 @@ fn render(v: &Value, out: &mut String) {
             }
             out.push('}');
         }
-        other => out.push_str(&other.to_string()),
+        // Scalars print as compact JSON, written in place.
+        other => {
+            let _ = write!(out, "{other}");
+        }
     }
 }
 

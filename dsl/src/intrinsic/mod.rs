@@ -20,6 +20,7 @@ mod parse;
 mod tests;
 
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::StatesError;
@@ -55,7 +56,7 @@ impl Intrinsic {
         context: &Value,
         rng: &mut dyn Random,
     ) -> Result<Value, StatesError> {
-        self.root.eval(input, context, rng)
+        self.root.eval(input, context, rng).map(Cow::into_owned)
     }
 
     /// The text this call was parsed from.
@@ -287,16 +288,18 @@ struct Call {
 }
 
 impl Expr {
-    fn eval(
-        &self,
-        input: &Value,
-        context: &Value,
+    /// The value of an argument: literals and path results are borrowed
+    /// (a call such as `States.ArrayLength($.items)` never copies the array).
+    fn eval<'v>(
+        &'v self,
+        input: &'v Value,
+        context: &'v Value,
         rng: &mut dyn Random,
-    ) -> Result<Value, StatesError> {
+    ) -> Result<Cow<'v, Value>, StatesError> {
         match self {
-            Expr::Literal(v) => Ok(v.clone()),
-            Expr::Path(p) => p.select(input, context),
-            Expr::Call(call) => call.eval(input, context, rng),
+            Expr::Literal(v) => Ok(Cow::Borrowed(v)),
+            Expr::Path(p) => p.select_cow(input, context),
+            Expr::Call(call) => call.eval(input, context, rng).map(Cow::Owned),
         }
     }
 }
@@ -308,25 +311,50 @@ impl Call {
         context: &Value,
         rng: &mut dyn Random,
     ) -> Result<Value, StatesError> {
-        let mut values = Vec::with_capacity(self.args.len());
-        for (i, arg) in self.args.iter().enumerate() {
-            let value = arg.expr.eval(input, context, rng).map_err(|e| {
-                if matches!(arg.expr, Expr::Path(_)) {
-                    let cause = format!(
-                        "{} argument {} ({}): {}",
-                        self.func.name(),
-                        i + 1,
-                        arg.src,
-                        e.cause
-                    );
-                    StatesError::new(e.error, cause)
-                } else {
-                    e
-                }
-            })?;
-            values.push(value);
+        // Most calls take at most four arguments: keep them on the stack
+        // rather than allocating a vector per call.
+        const INLINE: usize = 4;
+        static NULL: Value = Value::Null;
+        let n = self.args.len();
+        if n <= INLINE {
+            let mut values: [Cow<Value>; INLINE] = std::array::from_fn(|_| Cow::Borrowed(&NULL));
+            for (i, slot) in values.iter_mut().enumerate().take(n) {
+                *slot = self.arg(i, input, context, rng)?;
+            }
+            return functions::apply(self, &values[..n], rng).map_err(StatesError::intrinsic);
+        }
+        let mut values = Vec::with_capacity(n);
+        for i in 0..n {
+            values.push(self.arg(i, input, context, rng)?);
         }
         functions::apply(self, &values, rng).map_err(StatesError::intrinsic)
+    }
+
+    /// Evaluate argument `i`; a path that finds nothing names the argument.
+    fn arg<'v>(
+        &'v self,
+        i: usize,
+        input: &'v Value,
+        context: &'v Value,
+        rng: &mut dyn Random,
+    ) -> Result<Cow<'v, Value>, StatesError> {
+        let Some(arg) = self.args.get(i) else {
+            return Ok(Cow::Owned(Value::Null));
+        };
+        arg.expr.eval(input, context, rng).map_err(|e| {
+            if matches!(arg.expr, Expr::Path(_)) {
+                let cause = format!(
+                    "{} argument {} ({}): {}",
+                    self.func.name(),
+                    i + 1,
+                    arg.src,
+                    e.cause
+                );
+                StatesError::new(e.error, cause)
+            } else {
+                e
+            }
+        })
     }
 }
 

@@ -9,6 +9,7 @@
 //! replaces the call.
 
 use serde_json::{Number, Value};
+use std::borrow::Cow;
 
 use super::{functions, Arg, At, Call, Expr, Func, Kind};
 use crate::path::Path;
@@ -77,7 +78,13 @@ impl Parser<'_> {
 
     /// "position N" (1-based, in characters) for messages.
     fn at(&self) -> String {
-        format!("position {}", self.text[..self.pos].chars().count() + 1)
+        self.at_pos(self.pos)
+    }
+
+    /// "position N" for byte offset `pos`. Callers keep the offset and
+    /// render it only for an error, so parsing a valid call builds no text.
+    fn at_pos(&self, pos: usize) -> String {
+        format!("position {}", self.text[..pos].chars().count() + 1)
     }
 
     fn call(&mut self) -> Result<Expr, String> {
@@ -182,7 +189,7 @@ impl Parser<'_> {
     }
 
     fn string(&mut self) -> Result<StrLit, String> {
-        let start = self.at();
+        let start_pos = self.pos;
         self.pos += 1; // the opening quote
         let mut lit = StrLit {
             value: String::new(),
@@ -191,6 +198,7 @@ impl Parser<'_> {
         };
         loop {
             let Some(c) = self.bump() else {
+                let start = self.at_pos(start_pos);
                 return Err(format!(
                     "the string starting at {start} is not closed: end it with ' (write \\' for a quote inside it)"
                 ));
@@ -201,6 +209,7 @@ impl Parser<'_> {
                     Some(e @ ('\'' | '{' | '}' | '\\')) => e,
                     None => continue, // reported as not closed
                     Some(other) => {
+                        let start = self.at_pos(start_pos);
                         let shown = format!("\\{other}");
                         return Err(format!(
                             "invalid escape '{shown}' in the string starting at {start}: only \\', \\{{, \\}} and \\\\ are escapes; write \\\\ for a backslash"
@@ -256,7 +265,6 @@ impl Parser<'_> {
 
     fn number(&mut self) -> Result<Value, String> {
         let start = self.pos;
-        let at = self.at();
         while self
             .peek()
             .is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
@@ -267,14 +275,14 @@ impl Parser<'_> {
         match serde_json::from_str::<Number>(text) {
             Ok(n) => Ok(Value::Number(n)),
             Err(_) => Err(format!(
-                "'{text}' at {at} is not a number: write numbers as in JSON, e.g. 3, -1, 2.5 or 1e3"
+                "'{text}' at {} is not a number: write numbers as in JSON, e.g. 3, -1, 2.5 or 1e3",
+                self.at_pos(start)
             )),
         }
     }
 
     fn keyword(&mut self) -> Result<Value, String> {
         let start = self.pos;
-        let at = self.at();
         while self
             .peek()
             .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
@@ -286,7 +294,8 @@ impl Parser<'_> {
             "false" => Ok(Value::Bool(false)),
             "null" => Ok(Value::Null),
             word => Err(format!(
-                "unexpected '{word}' at {at}: put text in single quotes ('{word}'), start a path with $, or call a function as States.Name(...)"
+                "unexpected '{word}' at {}: put text in single quotes ('{word}'), start a path with $, or call a function as States.Name(...)",
+                self.at_pos(start)
             )),
         }
     }
@@ -371,11 +380,11 @@ fn fold(call: Call) -> Result<Expr, String> {
     if !call.args.iter().all(|a| matches!(a.expr, Expr::Literal(_))) {
         return Ok(Expr::Call(Box::new(call)));
     }
-    let values: Vec<Value> = call
+    let values: Vec<Cow<Value>> = call
         .args
         .iter()
         .filter_map(|a| match &a.expr {
-            Expr::Literal(v) => Some(v.clone()),
+            Expr::Literal(v) => Some(Cow::Borrowed(v)),
             _ => None,
         })
         .collect();

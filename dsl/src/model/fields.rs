@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{pointer_token, Problems};
+use crate::error::{child_pointer, Problems};
 use crate::path::Path;
 
 pub(crate) struct Obj<'a> {
@@ -13,10 +13,12 @@ pub(crate) struct Obj<'a> {
 
 impl<'a> Obj<'a> {
     /// View `value` (at `ptr`) as an object, or record that it must be one.
+    /// `what` names the object in the message; it is only rendered when
+    /// there is a problem, so callers pass `format_args!` rather than a String.
     pub fn new(
         value: &'a Value,
         ptr: &str,
-        what: &str,
+        what: impl std::fmt::Display,
         problems: &mut Problems,
     ) -> Option<Obj<'a>> {
         match value {
@@ -35,7 +37,7 @@ impl<'a> Obj<'a> {
     }
 
     pub fn at(&self, key: &str) -> String {
-        format!("{}/{}", self.ptr, pointer_token(key))
+        child_pointer(&self.ptr, key)
     }
 
     pub fn has(&self, key: &str) -> bool {
@@ -47,7 +49,12 @@ impl<'a> Obj<'a> {
     }
 
     /// Record every field not in `allowed`, naming the valid ones.
-    pub fn unknown_fields(&self, allowed: &[&str], what: &str, problems: &mut Problems) {
+    pub fn unknown_fields(
+        &self,
+        allowed: &[&str],
+        what: impl std::fmt::Display,
+        problems: &mut Problems,
+    ) {
         self.unknown_fields_except(allowed, &[], what, problems)
     }
 
@@ -57,7 +64,7 @@ impl<'a> Obj<'a> {
         &self,
         allowed: &[&str],
         reported: &[&str],
-        what: &str,
+        what: impl std::fmt::Display,
         problems: &mut Problems,
     ) {
         for key in self.map.keys() {

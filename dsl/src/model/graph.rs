@@ -6,25 +6,41 @@
 //! dangling `Next` or an unreachable state elsewhere.
 
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use crate::error::{pointer_token, Problems};
 
-/// Every state a state may go to next, with the field (relative pointer)
-/// that names it.
-fn successors(state: &Value) -> Vec<(String, &str)> {
-    let mut out = Vec::new();
-    if let Some(n) = state.get("Next").and_then(Value::as_str) {
-        out.push(("Next".to_string(), n));
+/// The field of a state that names a successor, relative to the state;
+/// rendered only when a problem is reported.
+#[derive(Clone, Copy)]
+enum Via {
+    Field(&'static str),
+    /// `Choices/0/Next`, `Catch/2/Next`.
+    Item(&'static str, usize),
+}
+
+impl std::fmt::Display for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Via::Field(name) => f.write_str(name),
+            Via::Item(list, i) => write!(f, "{list}/{i}/Next"),
+        }
     }
-    if let Some(d) = state.get("Default").and_then(Value::as_str) {
-        out.push(("Default".to_string(), d));
+}
+
+/// Every state a state may go to next, with the field that names it.
+fn successors(state: &Value) -> Vec<(Via, &str)> {
+    let mut out = Vec::new();
+    for field in ["Next", "Default"] {
+        if let Some(n) = state.get(field).and_then(Value::as_str) {
+            out.push((Via::Field(field), n));
+        }
     }
     for field in ["Choices", "Catch"] {
         if let Some(items) = state.get(field).and_then(Value::as_array) {
             for (i, item) in items.iter().enumerate() {
                 if let Some(n) = item.get("Next").and_then(Value::as_str) {
-                    out.push((format!("{field}/{i}/Next"), n));
+                    out.push((Via::Item(field, i), n));
                 }
             }
         }
@@ -47,9 +63,19 @@ pub(super) fn check(
     problems: &mut Problems,
 ) {
     let state_ptr = |name: &str| format!("{states_ptr}/{}", pointer_token(name));
-    for (name, s) in states {
-        for (field, target) in successors(s) {
-            if !states.contains_key(target) {
+    // Each state's successors, read once and shared by both checks.
+    let edges: Vec<(&str, Vec<(Via, &str)>)> = states
+        .iter()
+        .map(|(name, s)| (name.as_str(), successors(s)))
+        .collect();
+    let position: HashMap<&str, usize> = edges
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (*name, i))
+        .collect();
+    for (name, out) in &edges {
+        for (field, target) in out {
+            if !position.contains_key(target) {
                 problems.push(
                     format!("{}/{field}", state_ptr(name)),
                     format!(
@@ -59,19 +85,23 @@ pub(super) fn check(
             }
         }
     }
-    let Some(start_at) = start_at.filter(|s| states.contains_key(*s)) else {
+    let Some((start_at, start)) = start_at.and_then(|s| position.get(s).map(|&i| (s, i))) else {
         return;
     };
-    let mut seen = HashSet::new();
-    let mut stack = vec![start_at];
-    while let Some(name) = stack.pop() {
-        let Some(s) = states.get(name) else { continue };
-        if seen.insert(name) {
-            stack.extend(successors(s).into_iter().map(|(_, t)| t));
+    let mut seen = vec![false; edges.len()];
+    let mut stack = vec![start];
+    while let Some(i) = stack.pop() {
+        if !std::mem::replace(&mut seen[i], true) {
+            stack.extend(
+                edges[i]
+                    .1
+                    .iter()
+                    .filter_map(|(_, t)| position.get(t).copied()),
+            );
         }
     }
-    for name in states.keys() {
-        if !seen.contains(name.as_str()) {
+    for ((name, _), seen) in edges.iter().zip(&seen) {
+        if !seen {
             problems.push(
                 state_ptr(name),
                 format!(

@@ -40,7 +40,8 @@ impl StateMachine {
     /// Parse and validate a definition given as JSON text.
     pub fn from_json(text: &str) -> Result<StateMachine, Problems> {
         match serde_json::from_str::<Value>(text) {
-            Ok(v) => Self::from_value(&v),
+            // The parsed document becomes the machine's `definition` as is.
+            Ok(v) => parse::state_machine(std::borrow::Cow::Owned(v)),
             Err(e) => {
                 let mut p = Problems::default();
                 p.push("", format!("the definition is not valid JSON: {e}"));
@@ -51,7 +52,7 @@ impl StateMachine {
 
     /// Parse and validate a definition; every problem is reported at once.
     pub fn from_value(value: &Value) -> Result<StateMachine, Problems> {
-        parse::state_machine(value)
+        parse::state_machine(std::borrow::Cow::Borrowed(value))
     }
 
     /// Every state in every scope, with its JSON pointer (for tools and the console).

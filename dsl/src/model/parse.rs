@@ -3,10 +3,11 @@
 //! `graph.rs`.
 
 use serde_json::Value;
+use std::borrow::Cow;
 
 use super::fields::{kind, Obj};
 use super::{graph, parse_states, Scope, StateMachine, MAX_STATE_NAME_LEN};
-use crate::error::{pointer_token, Problems};
+use crate::error::{child_pointer, Problems};
 
 const TOP_FIELDS: &[&str] = &[
     "Comment",
@@ -17,7 +18,10 @@ const TOP_FIELDS: &[&str] = &[
     "QueryLanguage",
 ];
 
-pub(super) fn state_machine(value: &Value) -> Result<StateMachine, Problems> {
+/// `definition` is kept in the machine as written: moved when the caller
+/// gives it away (`from_json`), copied when it is borrowed (`from_value`).
+pub(super) fn state_machine(definition: Cow<'_, Value>) -> Result<StateMachine, Problems> {
+    let value = &*definition;
     let mut problems = Problems::default();
     let Some(obj) = Obj::new(value, "", "a workflow definition", &mut problems) else {
         return Err(problems);
@@ -41,14 +45,32 @@ pub(super) fn state_machine(value: &Value) -> Result<StateMachine, Problems> {
         return Err(problems);
     }
     let scope = scope.expect("a scope is returned when no problem was found");
-    let uses_context = value.to_string().contains("$$");
+    let uses_context = mentions_context(value);
+    let definition = definition.into_owned();
     Ok(StateMachine {
         comment,
         scope,
         timeout_seconds,
         uses_context,
-        definition: value.clone(),
+        definition,
     })
+}
+
+/// True when some key or string of the definition contains `$$`: the same
+/// answer as searching its JSON text (no other JSON token can hold a `$`, and
+/// serialization keeps `$` as is), without serializing it.
+fn mentions_context(value: &Value) -> bool {
+    // A plain byte scan: `str::contains` sets up a substring searcher per
+    // call, which costs more than these short strings.
+    fn has(s: &str) -> bool {
+        s.as_bytes().windows(2).any(|w| w == b"$$")
+    }
+    match value {
+        Value::String(s) => has(s),
+        Value::Array(items) => items.iter().any(mentions_context),
+        Value::Object(map) => map.iter().any(|(k, v)| has(k) || mentions_context(v)),
+        _ => false,
+    }
 }
 
 /// `QueryLanguage` is recognised: JSONPath is what Sluice runs; JSONata is
@@ -96,7 +118,7 @@ pub(super) fn scope(obj: &Obj, what: &str, problems: &mut Problems) -> Option<Sc
     let before = problems.len();
     let mut states = Vec::with_capacity(map.len());
     for (name, v) in map {
-        let ptr = format!("{states_ptr}/{}", pointer_token(name));
+        let ptr = child_pointer(&states_ptr, name);
         if name.is_empty() || name.chars().count() > MAX_STATE_NAME_LEN {
             problems.push(
                 &ptr,

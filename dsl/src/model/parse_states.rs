@@ -30,12 +30,15 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("Credentials", "cross-account 'Credentials' are not supported"),
 ];
 
+/// The fields a state type accepts (common ones first), then the recognised
+/// but unsupported ones, in the order messages list them; one allocation.
 fn allowed(extra: &[&[&'static str]]) -> Vec<&'static str> {
-    COMMON
-        .iter()
-        .chain(extra.iter().flat_map(|g| g.iter()))
-        .copied()
-        .collect()
+    let mut out = Vec::with_capacity(40);
+    out.extend_from_slice(COMMON);
+    for group in extra {
+        out.extend_from_slice(group);
+    }
+    out
 }
 
 pub(super) fn state(
@@ -44,7 +47,7 @@ pub(super) fn state(
     ptr: &str,
     problems: &mut Problems,
 ) -> Option<State> {
-    let obj = Obj::new(value, ptr, &format!("state '{name}'"), problems)?;
+    let obj = Obj::new(value, ptr, format_args!("state '{name}'"), problems)?;
     let ty = match obj.get("Type") {
         None => {
             problems.push(
@@ -113,13 +116,21 @@ pub(super) fn state(
             ],
         ]),
     };
-    for (field, message) in UNSUPPORTED {
-        if obj.has(field) {
-            problems.push(obj.at(field), *message);
+    // One pass over the state's few keys first: looking each unsupported
+    // field up by name hashes it, on every state.
+    if obj
+        .map
+        .keys()
+        .any(|k| UNSUPPORTED.iter().any(|(f, _)| f == k))
+    {
+        for (field, message) in UNSUPPORTED {
+            if obj.has(field) {
+                problems.push(obj.at(field), *message);
+            }
         }
     }
     let reported: Vec<&str> = UNSUPPORTED.iter().map(|(f, _)| *f).collect();
-    obj.unknown_fields_except(&fields, &reported, &format!("a {ty} state"), problems);
+    obj.unknown_fields_except(&fields, &reported, format_args!("a {ty} state"), problems);
     query_language(&obj, problems);
     let comment = obj.string("Comment", problems).map(str::to_string);
     let input_path = data_path(&obj, "InputPath", problems);
@@ -557,40 +568,46 @@ fn error_equals(obj: &Obj, what: &str, problems: &mut Problems) -> Option<Vec<St
         problems.push(&obj.ptr, format!("{what} needs 'ErrorEquals': a non-empty array of error names such as [\"States.ALL\"]"));
         return None;
     };
-    let ptr = obj.at("ErrorEquals");
+    // The pointer is built only for a problem.
+    let ptr = || obj.at("ErrorEquals");
     let Some(items) = v.as_array().filter(|a| !a.is_empty()) else {
-        problems.push(ptr, "'ErrorEquals' must be a non-empty array of error names such as [\"States.TaskFailed\"]");
+        problems.push(ptr(), "'ErrorEquals' must be a non-empty array of error names such as [\"States.TaskFailed\"]");
         return None;
     };
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         match item.as_str() {
             Some(s) if !s.is_empty() => out.push(s.to_string()),
             _ => problems.push(
-                format!("{ptr}/{i}"),
+                format!("{}/{i}", ptr()),
                 "each error name must be a non-empty string",
             ),
         }
     }
     if out.iter().any(|e| e == names::ALL) && items.len() > 1 {
         problems.push(
-            ptr,
+            ptr(),
             "\"States.ALL\" must appear alone in 'ErrorEquals'; it already matches every error",
         );
     }
     Some(out)
 }
 
-/// `States.ALL` must be in the last retrier/catcher: any after it could never run.
-fn check_all_last(errors: &[Option<Vec<String>>], ptr: &str, problems: &mut Problems) {
-    let n = errors.len();
-    for (i, e) in errors.iter().enumerate() {
-        if i + 1 < n
-            && e.as_ref()
-                .is_some_and(|e| e.iter().any(|x| x == names::ALL))
-        {
+/// True when an `ErrorEquals` list holds `States.ALL`.
+fn has_all(errors: &Option<Vec<String>>) -> bool {
+    errors
+        .as_ref()
+        .is_some_and(|e| e.iter().any(|x| x == names::ALL))
+}
+
+/// `States.ALL` must be in the last retrier/catcher: any after it could never
+/// run. `has_all` tells, per entry of `obj[key]`, whether it lists it.
+fn check_all_last(has_all: &[bool], obj: &Obj, key: &str, problems: &mut Problems) {
+    let n = has_all.len();
+    for (i, all) in has_all.iter().enumerate() {
+        if i + 1 < n && *all {
             problems.push(
-                format!("{ptr}/{i}/ErrorEquals"),
+                format!("{}/{i}/ErrorEquals", obj.at(key)),
                 "the entry with \"States.ALL\" must be the last one; entries after it can never match",
             );
         }
@@ -600,11 +617,14 @@ fn check_all_last(errors: &[Option<Vec<String>>], ptr: &str, problems: &mut Prob
 fn list<'a>(obj: &Obj<'a>, key: &str, problems: &mut Problems) -> Vec<(String, &'a Value)> {
     match obj.get(key) {
         None => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (format!("{}/{i}", obj.at(key)), v))
-            .collect(),
+        Some(Value::Array(items)) => {
+            let at = obj.at(key);
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("{at}/{i}"), v))
+                .collect()
+        }
         Some(other) => {
             problems.push(
                 obj.at(key),
@@ -620,7 +640,7 @@ fn retriers(obj: &Obj, problems: &mut Problems) -> Vec<Retrier> {
     let mut errors = Vec::new();
     for (ptr, v) in list(obj, "Retry", problems) {
         let Some(r) = Obj::new(v, &ptr, "a retrier", problems) else {
-            errors.push(None);
+            errors.push(false);
             continue;
         };
         r.unknown_fields(
@@ -637,7 +657,7 @@ fn retriers(obj: &Obj, problems: &mut Problems) -> Vec<Retrier> {
             problems,
         );
         let ee = error_equals(&r, "a retrier", problems);
-        errors.push(ee.clone());
+        errors.push(has_all(&ee));
         let d = Retrier::default();
         let jitter = match r.string("JitterStrategy", problems) {
             None | Some("NONE") => Jitter::None,
@@ -666,7 +686,7 @@ fn retriers(obj: &Obj, problems: &mut Problems) -> Vec<Retrier> {
         };
         out.push(retrier);
     }
-    check_all_last(&errors, &obj.at("Retry"), problems);
+    check_all_last(&errors, obj, "Retry", problems);
     out
 }
 
@@ -675,7 +695,7 @@ fn catchers(obj: &Obj, problems: &mut Problems) -> Vec<Catcher> {
     let mut errors = Vec::new();
     for (ptr, v) in list(obj, "Catch", problems) {
         let Some(c) = Obj::new(v, &ptr, "a catcher", problems) else {
-            errors.push(None);
+            errors.push(false);
             continue;
         };
         c.unknown_fields(
@@ -684,7 +704,7 @@ fn catchers(obj: &Obj, problems: &mut Problems) -> Vec<Catcher> {
             problems,
         );
         let ee = error_equals(&c, "a catcher", problems);
-        errors.push(ee.clone());
+        errors.push(has_all(&ee));
         let next = c.required_string("Next", "a catcher", problems);
         let rp = result_path(&c, problems);
         if let (Some(ee), Some(next)) = (ee, next) {
@@ -695,6 +715,6 @@ fn catchers(obj: &Obj, problems: &mut Problems) -> Vec<Catcher> {
             });
         }
     }
-    check_all_last(&errors, &obj.at("Catch"), problems);
+    check_all_last(&errors, obj, "Catch", problems);
     out
 }
