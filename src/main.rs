@@ -1,6 +1,10 @@
 //! `sluice`: the command line of the Sluice workflow engine.
 
+mod apply_cmd;
+mod client;
+mod execution_cmd;
 mod local;
+mod serve;
 mod workflow_cmd;
 
 use clap::{Parser, Subcommand};
@@ -20,21 +24,53 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check and run workflow definitions (Amazon States Language JSON).
-    #[command(subcommand)]
-    Workflow(workflow_cmd::WorkflowCommand),
+    /// Run the durable engine and its REST API (`--data DIR --listen ADDR`).
+    Serve(serve::ServeArgs),
+    /// Check, run and deploy workflow definitions (Amazon States Language JSON).
+    Workflow {
+        #[command(flatten)]
+        remote: client::Remote,
+        #[command(subcommand)]
+        command: workflow_cmd::WorkflowCommand,
+    },
+    /// Start, inspect, stop and redrive executions on a server.
+    Execution {
+        #[command(flatten)]
+        remote: client::Remote,
+        #[command(subcommand)]
+        command: execution_cmd::ExecutionCommand,
+    },
+    /// Send a folder of definitions to a server: workflows/, functions/,
+    /// sources/ and triggers/ (each *.json; workflows are named after their
+    /// file, the others by their "name").
+    Apply {
+        #[command(flatten)]
+        remote: client::Remote,
+        /// The folder.
+        #[arg(short = 'f', long = "file", value_name = "DIR")]
+        dir: std::path::PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| {
+                // The server's own start-up and shutdown lines, not every crate's chatter.
+                "warn,sluice::serve=info,sluice_engine=info,sluice_console=info".into()
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match cli.command {
-        Command::Workflow(cmd) => workflow_cmd::run(cmd),
-    }
+    let result = match cli.command {
+        Command::Serve(args) => return serve::run(args),
+        Command::Workflow { remote, command } => return workflow_cmd::run(command, &remote),
+        Command::Execution { remote, command } => execution_cmd::run(command, &remote),
+        Command::Apply { remote, dir } => apply_cmd::run(&dir, &remote),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(2)
+    })
 }

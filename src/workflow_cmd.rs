@@ -10,6 +10,7 @@ use sluice_dsl::interp::{run as run_machine, Outcome, RunOptions};
 use sluice_dsl::mocks::MockConfig;
 use sluice_dsl::StateMachine;
 
+use crate::client::{segment, Remote};
 use crate::local::{Functions, LocalHost};
 
 #[derive(Subcommand)]
@@ -26,6 +27,15 @@ pub enum WorkflowCommand {
     /// `{"error": …, "cause": …}` and exits 1. Exit 2 means the definition,
     /// input, functions or mocks could not be used.
     Run(RunArgs),
+    /// Deploy a workflow to a server as a new immutable version.
+    Deploy {
+        /// The ASL JSON file.
+        file: PathBuf,
+        /// The workflow's name; by default the file name without
+        /// `.asl.json` / `.json`.
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -65,10 +75,11 @@ pub struct RunArgs {
     payload_limit: usize,
 }
 
-pub fn run(cmd: WorkflowCommand) -> ExitCode {
+pub fn run(cmd: WorkflowCommand, remote: &Remote) -> ExitCode {
     let result = match cmd {
         WorkflowCommand::Validate { file } => validate(&file),
         WorkflowCommand::Run(args) => run_local(args),
+        WorkflowCommand::Deploy { file, name } => deploy(&file, name, remote),
     };
     match result {
         Ok(code) => code,
@@ -101,14 +112,43 @@ fn validate(file: &Path) -> Result<ExitCode> {
     }
 }
 
+fn deploy(file: &Path, name: Option<String>, remote: &Remote) -> Result<ExitCode> {
+    let text = read(file)?;
+    // Check locally first: the same problems the server would report, faster.
+    if let Err(problems) = StateMachine::from_json(&text) {
+        println!("{problems}");
+        eprintln!(
+            "{}: {} problem(s); nothing was deployed",
+            file.display(),
+            problems.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let name = name.unwrap_or_else(|| machine_name(file));
+    let answer = remote.call(
+        "PUT",
+        &format!("/api/v1/workflows/{}", segment(&name)),
+        Some(text),
+    )?;
+    if remote.json {
+        println!("{answer}");
+    } else {
+        println!(
+            "deployed {name} version {}",
+            answer.get("version").unwrap_or(&Value::Null)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The state machine name a file stands for: its name without `.json` and `.asl`.
-fn machine_name(file: &Path) -> String {
+pub fn machine_name(file: &Path) -> String {
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("local");
     let name = name.strip_suffix(".json").unwrap_or(name);
     name.strip_suffix(".asl").unwrap_or(name).to_string()
 }
 
-fn json_arg(text: &str, what: &str) -> Result<Value> {
+pub fn json_arg(text: &str, what: &str) -> Result<Value> {
     let text = match text.strip_prefix('@') {
         Some(path) => read(Path::new(path))?,
         None => text.to_string(),

@@ -1,1 +1,118 @@
-//! sluice-console: see DESIGN.md. Built by a later issue; the workspace reserves its place and crate boundary.
+//! # sluice-console
+//!
+//! Sluice's HTTP face: the REST API under `/api/v1` (workflows, executions,
+//! task callbacks), `/healthz` and Prometheus `/metrics`. [`app`] builds the
+//! whole router from an [`AppState`], so tests drive it with
+//! `app(state).oneshot(request)` and no socket; the binary serves the same
+//! router on a listener.
+//!
+//! Every failure answers with one JSON shape, `{"code", "message",
+//! "details"}` ([`ApiError`]).
+
+mod error;
+mod executions;
+mod extract;
+mod ops;
+mod tasks;
+mod workflows;
+
+pub use error::{codes, ApiError};
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use axum::Router;
+use sluice_engine::Engine;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Largest request body. Above the engine's own limits (1 MiB definitions,
+/// 256 KiB payloads) so that those answer with their precise messages, and
+/// small enough that a stray upload cannot fill memory.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Longest `?wait=SECONDS` on a start: long enough for a synchronous
+/// request/response workflow, short enough for proxies' idle timeouts.
+pub const MAX_WAIT_SECONDS: f64 = 300.0;
+
+/// What every handler shares; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) engine: Engine,
+    /// Flips to true when the server begins to shut down, so requests that
+    /// wait (`?wait=`) answer at once instead of holding the shutdown up.
+    shutdown: watch::Receiver<bool>,
+    shutdown_tx: Arc<watch::Sender<bool>>,
+    pub(crate) metrics: Arc<ops::MetricsCache>,
+}
+
+impl AppState {
+    pub fn new(engine: Engine) -> Self {
+        let (tx, rx) = watch::channel(false);
+        AppState {
+            engine,
+            shutdown: rx,
+            shutdown_tx: Arc::new(tx),
+            metrics: Arc::new(ops::MetricsCache::default()),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Begin shutting down: waiting requests answer now (202 with the
+    /// execution id, as when their wait runs out).
+    pub fn shutdown(&self) {
+        self.shutdown_tx.send_replace(true);
+    }
+
+    /// Resolves once [`AppState::shutdown`] was called.
+    pub(crate) async fn shutting_down(&self) {
+        let mut rx = self.shutdown.clone();
+        // An error means the sender is gone, which cannot happen while self lives.
+        let _ = rx.wait_for(|down| *down).await;
+    }
+}
+
+/// The whole HTTP API.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/workflows", get(workflows::list))
+        .route(
+            "/workflows/{name}",
+            put(workflows::deploy).get(workflows::describe),
+        )
+        .route(
+            "/workflows/{name}/versions/{version}",
+            get(workflows::version),
+        )
+        .route("/workflows/{name}/executions", post(executions::start))
+        .route("/executions", get(executions::list))
+        .route("/executions/{id}", get(executions::describe))
+        .route("/executions/{id}/history", get(executions::history))
+        .route("/executions/{id}/stop", post(executions::stop))
+        .route("/executions/{id}/redrive", post(executions::redrive))
+        .route("/tasks/{token}/success", post(tasks::success))
+        .route("/tasks/{token}/failure", post(tasks::failure))
+        .route("/tasks/{token}/heartbeat", post(tasks::heartbeat));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(error::no_route)
+        .method_not_allowed_fallback(error::wrong_method)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Run a store scan that may touch many records off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, sluice_engine::EngineError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| {
+            sluice_engine::EngineError::Storage(format!("a store scan stopped unexpectedly: {e}"))
+        })?
+        .map_err(ApiError::from)
+}

@@ -17,6 +17,7 @@ pub mod path;
 pub mod resource;
 pub mod retry;
 pub mod template;
+mod text;
 pub mod timestamp;
 
 pub use error::{Problem, Problems, StatesError};

@@ -73,12 +73,13 @@ impl Path {
         let kind = match simple_reference(rest) {
             Some(steps) => Kind::Reference(steps),
             None => {
-                let query = parse_json_path(&format!("${rest}")).map_err(|e| {
-                    format!(
-                        "'{text}' is not a valid JSONPath{}",
-                        syntax_position(&e.to_string())
-                    )
-                })?;
+                let query =
+                    parse_json_path(&format!("${}", bracket_dot_names(rest))).map_err(|e| {
+                        format!(
+                            "'{text}' is not a valid JSONPath{}",
+                            syntax_position(&e.to_string())
+                        )
+                    })?;
                 match reference_steps(&query) {
                     Some(steps) => Kind::Reference(steps),
                     None => Kind::Query(query),
@@ -338,6 +339,91 @@ fn unquote(name: &str) -> String {
     }
 }
 
+/// AWS evaluates paths with Jayway JsonPath, which accepts dot-notation names
+/// that RFC 9535 (and so jsonpath-rust) does not, such as `$.error-info`.
+/// Rewrite such names into bracket notation (`$['error-info']`) before
+/// parsing; brackets and filters are copied untouched.
+fn bracket_dot_names(rest: &str) -> std::borrow::Cow<'_, str> {
+    fn shorthand(name: &str) -> bool {
+        name == "*"
+            || name.chars().enumerate().all(|(i, c)| {
+                c == '_'
+                    || !c.is_ascii()
+                    || c.is_ascii_alphabetic()
+                    || (i > 0 && c.is_ascii_digit())
+            })
+    }
+    let chars: Vec<char> = rest.chars().collect();
+    let mut out = String::with_capacity(rest.len() + 8);
+    let mut changed = false;
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '[' => {
+                // Copy a bracketed selection, minding nesting and quotes.
+                let (mut depth, mut quote) = (0usize, None::<char>);
+                while i < chars.len() {
+                    let c = chars[i];
+                    out.push(c);
+                    i += 1;
+                    match (quote, c) {
+                        (Some(_), '\\') if i < chars.len() => {
+                            out.push(chars[i]);
+                            i += 1;
+                        }
+                        (Some(q), c) if c == q => quote = None,
+                        (Some(_), _) => {}
+                        (None, '\'' | '"') => quote = Some(c),
+                        (None, '[') => depth += 1,
+                        (None, ']') => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            '.' => {
+                out.push('.');
+                i += 1;
+                if chars.get(i) == Some(&'.') {
+                    out.push('.');
+                    i += 1;
+                }
+                let start = i;
+                while i < chars.len() && chars[i] != '.' && chars[i] != '[' {
+                    i += 1;
+                }
+                let name: String = chars[start..i].iter().collect();
+                if name.is_empty() || shorthand(&name) {
+                    out.push_str(&name);
+                } else {
+                    changed = true;
+                    out.pop();
+                    if out.ends_with('.') {
+                        // `..name` keeps its descendant marker.
+                        out.push('.');
+                    }
+                    out.push_str("['");
+                    out.push_str(&name.replace('\\', "\\\\").replace('\'', "\\'"));
+                    out.push_str("']");
+                }
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    if changed {
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(rest)
+    }
+}
+
 /// jsonpath-rust reports pest's "--> LINE:COLUMN"; turn it into a hint.
 fn syntax_position(message: &str) -> String {
     let column = message
@@ -436,6 +522,28 @@ mod tests {
             texts = next;
         }
         assert!(checked > 1000, "only {checked} paths took the fast path");
+    }
+
+    #[test]
+    fn jayway_dot_names_with_hyphens_work() {
+        let doc = json!({"error-info": {"a b": 1}, "x": [{"k-1": 2}]});
+        let p = Path::parse("$.error-info").unwrap();
+        assert!(p.is_reference());
+        assert_eq!(p.select(&doc, &json!({})).unwrap(), json!({"a b": 1}));
+        assert_eq!(
+            Path::parse("$.x[0].k-1")
+                .unwrap()
+                .select(&doc, &json!({}))
+                .unwrap(),
+            json!(2)
+        );
+        assert_eq!(
+            Path::parse("$..k-1")
+                .unwrap()
+                .select(&doc, &json!({}))
+                .unwrap(),
+            json!([2])
+        );
     }
 
     #[test]

@@ -33,7 +33,10 @@ pub struct TaskError {
 
 impl TaskError {
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
-        TaskError { error: error.into(), cause: cause.into() }
+        TaskError {
+            error: error.into(),
+            cause: cause.into(),
+        }
     }
 }
 

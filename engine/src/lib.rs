@@ -1,11 +1,13 @@
 //! # sluice-engine
 //!
 //! Durable ASL executions on sled. Every change of state is one command
-//! applied by one writer inside one sled transaction ([`machine`]); the side
-//! effects it asks for (dispatch a task, arm a timer, finish a waiter) run
-//! only after the batch that holds it is flushed (group commit). A crash at
-//! any instant loses nothing acknowledged: on start-up every RUNNING
-//! execution resumes from its persisted frames.
+//! applied by one writer ([`machine`]); a batch of commands is written with
+//! one atomic sled batch and one flush (group commit), and the side effects
+//! they ask for (dispatch a task, arm a timer, answer a caller) run only
+//! after that flush. A crash at any instant loses nothing acknowledged: on
+//! start-up every RUNNING execution resumes from its persisted frames, and a
+//! task that was dispatched but not completed is dispatched again with the
+//! same idempotency key.
 //!
 //! The engine knows nothing of Kafka, HTTP or wasm: tasks go through the
 //! [`Executor`] trait that the executors crate implements.
@@ -21,3 +23,13 @@ pub use error::EngineError;
 pub use executor::{Executor, TaskError, TaskInvocation};
 pub use history::HistoryEvent;
 pub use ids::{ExecutionId, TaskToken};
+mod machine;
+mod records;
+mod store;
+
+pub use machine::Limits;
+mod queries;
+mod runtime;
+
+pub use queries::MAX_PAGE;
+pub use runtime::{Durability, Engine, EngineConfig};

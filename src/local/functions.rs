@@ -60,11 +60,15 @@ impl Functions {
         Ok(Functions { by_name })
     }
 
+    /// Run function `name` on `event`. `idempotency_key` is stable across
+    /// re-dispatches of the same task attempt; the function sees it as
+    /// `SLUICE_IDEMPOTENCY_KEY` (and as Lambda's request id).
     pub fn invoke(
         &self,
         name: &str,
         event: &Value,
         timeout: Option<u64>,
+        idempotency_key: &str,
     ) -> Result<Value, StatesError> {
         let Some(f) = self.by_name.get(name) else {
             let known: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
@@ -80,7 +84,7 @@ impl Functions {
             .unwrap_or(f.def.timeout_seconds)
             .min(f.def.timeout_seconds);
         match (f.def.runtime, f.def.protocol) {
-            (Runtime::Process, Protocol::Stdio) => super::stdio::invoke(&f.def, &f.code_dir, event, timeout),
+            (Runtime::Process, Protocol::Stdio) => super::stdio::invoke(&f.def, &f.code_dir, event, timeout, idempotency_key),
             (runtime, protocol) => Err(StatesError::new(
                 names::TASK_FAILED,
                 format!(

@@ -58,7 +58,7 @@ impl LocalHost {
 }
 
 /// The function name in `FunctionName`, which may be a plain name or an ARN.
-fn function_name(v: &Value) -> Option<String> {
+pub(crate) fn function_name(v: &Value) -> Option<String> {
     let s = v.as_str()?;
     match ResourceRef::parse(s) {
         Ok(ResourceRef {
@@ -89,8 +89,9 @@ impl Host for LocalHost {
             )));
         }
         let timeout = call.timeout_seconds;
+        let key = format!("local/{}/{invocation}", call.state);
         match parsed.resource {
-            Resource::Function { name, .. } => self.functions.invoke(&name, call.payload, timeout),
+            Resource::Function { name, .. } => self.functions.invoke(&name, call.payload, timeout, &key),
             Resource::LambdaInvoke => {
                 let name = call.payload.get("FunctionName").and_then(function_name).ok_or_else(|| {
                     StatesError::runtime(format!(
@@ -99,7 +100,7 @@ impl Host for LocalHost {
                     ))
                 })?;
                 let event = call.payload.get("Payload").cloned().unwrap_or_else(|| json!({}));
-                let payload = self.functions.invoke(&name, &event, timeout)?;
+                let payload = self.functions.invoke(&name, &event, timeout, &key)?;
                 Ok(json!({"ExecutedVersion": "$LATEST", "Payload": payload, "StatusCode": 200}))
             }
             other => Err(StatesError::new(

@@ -26,6 +26,7 @@ pub fn invoke(
     code_dir: &Path,
     event: &Value,
     timeout_seconds: u64,
+    idempotency_key: &str,
 ) -> Result<Value, StatesError> {
     let fail = |cause: String| StatesError::new(names::TASK_FAILED, cause);
     let (program, args) = def
@@ -42,6 +43,8 @@ pub fn invoke(
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", def.memory_mb.to_string())
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("LAMBDA_TASK_ROOT", code_dir)
+        .env("SLUICE_IDEMPOTENCY_KEY", idempotency_key)
+        .env("AWS_LAMBDA_REQUEST_ID", idempotency_key)
         .envs(&def.env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

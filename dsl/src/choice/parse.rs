@@ -2,6 +2,7 @@
 //! pointer to the exact field at fault, and parsing carries on after the first
 //! one so a user sees all of a rule's problems in one pass.
 
+use crate::text::{edit_distance, json_kind};
 use serde_json::Value;
 
 use super::{ChoiceBranch, Condition, Kind, Operand, Pattern, Relation, Test};
@@ -21,7 +22,7 @@ pub fn parse_branch(value: &Value, pointer: &str, problems: &mut Problems) -> Op
         Some(other) => {
             problems.push(
                 field(pointer, "Next"),
-                format!("Next must be a string naming the state to run when this rule matches, not {}", describe(other)),
+                format!("Next must be a string naming the state to run when this rule matches, not {}", json_kind(other)),
             );
             None
         }
@@ -117,7 +118,7 @@ fn parse_rule(
             pointer,
             format!(
                 "a Choice rule must be a JSON object (Variable with a comparison operator, or And, Or, Not), not {}",
-                describe(value)
+                json_kind(value)
             ),
         );
         return None;
@@ -130,7 +131,7 @@ fn parse_rule(
             "Variable" => variable = Some(v),
             "Comment" => {
                 if !v.is_string() {
-                    problems.push(field(pointer, key), format!("Comment must be a string, not {}", describe(v)));
+                    problems.push(field(pointer, key), format!("Comment must be a string, not {}", json_kind(v)));
                 }
             }
             // A top-level rule's Next is checked by parse_branch.
@@ -198,7 +199,7 @@ fn parse_rule(
                     &op_pointer,
                     format!(
                         "Not takes a single Choice rule (a JSON object), not {}; to negate several rules, wrap them in And or Or inside Not",
-                        describe(operand)
+                        json_kind(operand)
                     ),
                 );
                 None
@@ -247,7 +248,7 @@ fn parse_rule_list(
                 pointer,
                 format!(
                     "{name} must be a non-empty array of Choice rules, not {}",
-                    describe(other)
+                    json_kind(other)
                 ),
             );
             None
@@ -281,7 +282,7 @@ fn parse_variable(
                 field(pointer, "Variable"),
                 format!(
                     "Variable must be a string holding a path such as \"$.status\", not {}",
-                    describe(other)
+                    json_kind(other)
                 ),
             );
             None
@@ -318,7 +319,7 @@ fn build_test(op: Operator, name: &str, value: &Value) -> Result<Test, String> {
             Value::String(s) => Ok(Test::String(r, Operand::Literal(s.clone()))),
             other => Err(format!(
                 "{name} compares with a string, not {}; to compare numbers use Numeric{}",
-                describe(other),
+                json_kind(other),
                 r.name()
             )),
         },
@@ -326,7 +327,7 @@ fn build_test(op: Operator, name: &str, value: &Value) -> Result<Test, String> {
             Value::String(s) => Pattern::parse(s).map(Test::StringMatches),
             other => Err(format!(
                 "StringMatches takes a string pattern where '*' matches any characters, such as \"log-*.txt\", not {}",
-                describe(other)
+                json_kind(other)
             )),
         },
         Operator::Numeric(r, false) => match value {
@@ -335,11 +336,11 @@ fn build_test(op: Operator, name: &str, value: &Value) -> Result<Test, String> {
                 "{name} compares with a number, not a string: write the number without quotes, or use String{} to compare text",
                 r.name()
             )),
-            other => Err(format!("{name} compares with a number, such as 10 or 2.5, not {}", describe(other))),
+            other => Err(format!("{name} compares with a number, such as 10 or 2.5, not {}", json_kind(other))),
         },
         Operator::BooleanEquals(false) => match value {
             Value::Bool(b) => Ok(Test::BooleanEquals(Operand::Literal(*b))),
-            other => Err(format!("BooleanEquals compares with true or false (without quotes), not {}", describe(other))),
+            other => Err(format!("BooleanEquals compares with true or false (without quotes), not {}", json_kind(other))),
         },
         Operator::Timestamp(r, false) => match value {
             Value::String(s) => timestamp::parse(s).map(|t| Test::Timestamp(r, Operand::Literal(t))).ok_or_else(|| {
@@ -349,12 +350,12 @@ fn build_test(op: Operator, name: &str, value: &Value) -> Result<Test, String> {
             }),
             other => Err(format!(
                 "{name} compares with a timestamp string such as \"2016-03-14T01:59:00Z\", not {}",
-                describe(other)
+                json_kind(other)
             )),
         },
         Operator::Is(kind) => match value {
             Value::Bool(b) => Ok(Test::Is(kind, *b)),
-            other => Err(format!("{name} takes true or false (without quotes), not {}", describe(other))),
+            other => Err(format!("{name} takes true or false (without quotes), not {}", json_kind(other))),
         },
         Operator::And | Operator::Or | Operator::Not => Err(format!("{name} is not a comparison operator")),
     }
@@ -365,7 +366,7 @@ fn parse_operand_path(name: &str, value: &Value) -> Result<Path, String> {
         Value::String(text) => Path::parse(text).map_err(|e| format!("{name} takes a path to the value to compare with: {e}")),
         other => Err(format!(
             "{name} takes a path to the value to compare with, such as \"$.limit\" or \"$$.Execution.Input.limit\", not {}; to compare with a constant, drop the 'Path' suffix",
-            describe(other)
+            json_kind(other)
         )),
     }
 }
@@ -405,35 +406,8 @@ fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&
     (distance <= limit).then_some(best)
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
 fn field(pointer: &str, key: &str) -> String {
     child_pointer(pointer, key)
-}
-
-/// A value's JSON type with an article, for messages ("a number", "null").
-fn describe(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -55,8 +55,20 @@ impl<'a> Obj<'a> {
         what: impl std::fmt::Display,
         problems: &mut Problems,
     ) {
+        self.unknown_fields_except(allowed, &[], what, problems)
+    }
+
+    /// As [`Obj::unknown_fields`], leaving alone the `reported` fields, which
+    /// have their own, more specific problem.
+    pub fn unknown_fields_except(
+        &self,
+        allowed: &[&str],
+        reported: &[&str],
+        what: impl std::fmt::Display,
+        problems: &mut Problems,
+    ) {
         for key in self.map.keys() {
-            if !allowed.contains(&key.as_str()) {
+            if !allowed.contains(&key.as_str()) && !reported.contains(&key.as_str()) {
                 let hint = match suggest(key, allowed) {
                     Some(s) => format!(" (did you mean '{s}'?)"),
                     None => String::new(),
@@ -146,10 +158,17 @@ impl<'a> Obj<'a> {
             _ => {
                 problems.push(
                     self.at(key),
-                    format!(
-                        "'{key}' must be a number from {min} to {max}, found {}",
-                        short(v)
-                    ),
+                    if max == f64::MAX {
+                        format!(
+                            "'{key}' must be a number of at least {min:?}, found {}",
+                            short(v)
+                        )
+                    } else {
+                        format!(
+                            "'{key}' must be a number from {min} to {max}, found {}",
+                            short(v)
+                        )
+                    },
                 );
                 None
             }
@@ -181,17 +200,7 @@ impl<'a> Obj<'a> {
     }
 }
 
-/// A JSON type name for messages.
-pub(crate) fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub(crate) use crate::text::json_kind as kind;
 
 fn short(v: &Value) -> String {
     crate::path::preview(v)
@@ -208,21 +217,6 @@ pub(crate) fn suggest<'s>(key: &str, allowed: &[&'s str]) -> Option<&'s str> {
             allowed
                 .iter()
                 .copied()
-                .find(|a| edit_distance(&lower, &a.to_ascii_lowercase()) <= 2)
+                .find(|a| crate::text::edit_distance(&lower, &a.to_ascii_lowercase()) <= 2)
         })
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

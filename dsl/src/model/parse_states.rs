@@ -38,7 +38,6 @@ fn allowed(extra: &[&[&'static str]]) -> Vec<&'static str> {
     for group in extra {
         out.extend_from_slice(group);
     }
-    out.extend(UNSUPPORTED.iter().map(|(f, _)| *f));
     out
 }
 
@@ -130,7 +129,8 @@ pub(super) fn state(
             }
         }
     }
-    obj.unknown_fields(&fields, format_args!("a {ty} state"), problems);
+    let reported: Vec<&str> = UNSUPPORTED.iter().map(|(f, _)| *f).collect();
+    obj.unknown_fields_except(&fields, &reported, format_args!("a {ty} state"), problems);
     query_language(&obj, problems);
     let comment = obj.string("Comment", problems).map(str::to_string);
     let input_path = data_path(&obj, "InputPath", problems);
@@ -293,12 +293,15 @@ fn task(obj: &Obj, problems: &mut Problems) -> Option<TaskState> {
             problems.push(obj.at("Resource"), e);
         }
     }
+    // Check every other field before giving up on a missing Resource.
+    let parameters = template(obj, "Parameters", problems);
+    let result = result_handling(obj, problems);
     let resource = resource?.to_string();
     Some(TaskState {
         wait_for_task_token: resource.ends_with(".waitForTaskToken"),
         resource,
-        parameters: template(obj, "Parameters", problems),
-        result: result_handling(obj, problems),
+        parameters,
+        result,
         timeout_seconds: timeout,
         heartbeat_seconds: heartbeat,
     })
@@ -526,6 +529,7 @@ fn map_state(obj: &Obj, problems: &mut Problems) -> Option<MapState> {
         obj.number("ToleratedFailurePercentage", 0.0, 100.0, problems)
             .map(Dynamic::Fixed)
     };
+    let result = result_handling(obj, problems);
     Some(MapState {
         processor: processor?,
         items_path,
@@ -533,7 +537,7 @@ fn map_state(obj: &Obj, problems: &mut Problems) -> Option<MapState> {
         max_concurrency,
         tolerated_failure_count,
         tolerated_failure_percentage,
-        result: result_handling(obj, problems),
+        result,
     })
 }
 

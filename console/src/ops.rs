@@ -1,0 +1,134 @@
+//! What operators poll: `/healthz` and Prometheus `/metrics`.
+//!
+//! The metrics text is written by hand rather than through the `metrics`
+//! facade and its Prometheus exporter: today every number is a gauge read
+//! from the store at scrape time, and the exporter would need a
+//! process-wide recorder (one per process, which clashes with several
+//! servers in one test binary) to print a handful of lines. Counters that
+//! connectors and executors keep will move to the facade when they exist.
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use sluice_engine::{Engine, EngineError, ListFilter, Status, MAX_PAGE};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use crate::blocking;
+use crate::error::ApiError;
+use crate::AppState;
+
+/// `GET /healthz`: 200 as soon as the server answers, even while recovery
+/// still replays the backlog (`recovered` says whether it has finished).
+pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({"status": "ok", "recovered": state.engine.recovered()}))
+}
+
+/// Counting reads every execution record, so a count is reused for this
+/// long: scrapes stay cheap however often they come.
+const COUNT_TTL: Duration = Duration::from_secs(10);
+
+const STATUSES: [Status; 5] = [
+    Status::Running,
+    Status::Succeeded,
+    Status::Failed,
+    Status::TimedOut,
+    Status::Aborted,
+];
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    /// By the index of the status in [`STATUSES`].
+    executions: [u64; 5],
+    workflows: u64,
+}
+
+/// The last store count and when it was taken.
+#[derive(Default)]
+pub struct MetricsCache {
+    last: tokio::sync::Mutex<Option<(Instant, Counts)>>,
+}
+
+impl MetricsCache {
+    async fn counts(&self, engine: &Engine) -> Result<Counts, ApiError> {
+        // Held across the count so that concurrent scrapes share one scan.
+        let mut last = self.last.lock().await;
+        if let Some((at, counts)) = *last {
+            if at.elapsed() < COUNT_TTL {
+                return Ok(counts);
+            }
+        }
+        let engine = engine.clone();
+        let counts = blocking(move || count(&engine)).await?;
+        *last = Some((Instant::now(), counts));
+        Ok(counts)
+    }
+}
+
+fn count(engine: &Engine) -> Result<Counts, EngineError> {
+    let mut counts = Counts {
+        workflows: engine.workflows()?.len() as u64,
+        ..Counts::default()
+    };
+    let mut filter = ListFilter {
+        limit: Some(MAX_PAGE),
+        ..ListFilter::default()
+    };
+    loop {
+        let page = engine.list_executions(&filter)?;
+        for e in &page.executions {
+            if let Some(i) = STATUSES.iter().position(|s| *s == e.status) {
+                counts.executions[i] += 1;
+            }
+        }
+        match page.next_token {
+            Some(t) => filter.next_token = Some(t),
+            None => return Ok(counts),
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text format 0.0.4.
+pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let counts = state.metrics.counts(&state.engine).await?;
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, samples: &[(String, u64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    gauge(
+        "sluice_up",
+        "1 while the server answers.",
+        &[(String::new(), 1)],
+    );
+    gauge(
+        "sluice_recovered",
+        "1 once the executions that were running at start-up have been resumed.",
+        &[(String::new(), u64::from(state.engine.recovered()))],
+    );
+    let by_status: Vec<(String, u64)> = STATUSES
+        .iter()
+        .zip(counts.executions)
+        .map(|(s, n)| (format!("{{status=\"{s}\"}}"), n))
+        .collect();
+    gauge(
+        "sluice_executions",
+        "Executions in the store by status (recounted at most every 10 seconds).",
+        &by_status,
+    );
+    gauge(
+        "sluice_workflows",
+        "Deployed workflows.",
+        &[(String::new(), counts.workflows)],
+    );
+    Ok((
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        out,
+    )
+        .into_response())
+}

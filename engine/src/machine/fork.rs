@@ -1,0 +1,323 @@
+//! Parallel branches and Map iterations: each child is its own durable
+//! frame, so a crash mid-Map re-runs only the iterations that had not
+//! finished.
+
+use serde_json::{json, Value};
+
+use super::{resolve, state_type, Machine};
+use crate::error::EngineError;
+use crate::history::state_event;
+use crate::records::{Fork, Frame, Phase};
+use crate::store::keys;
+use sluice_dsl::error::names;
+use sluice_dsl::interp::step::{self, MapRequest, RetryState, StepEnv};
+use sluice_dsl::model::{State, StateKind};
+use sluice_dsl::{StateMachine, StatesError};
+
+impl Machine<'_> {
+    fn new_child(
+        &mut self,
+        execution: &str,
+        machine: &StateMachine,
+        parent: &Frame,
+        slot: usize,
+        branch: usize,
+        input: Value,
+    ) -> Result<Frame, EngineError> {
+        let state = resolve(machine, &parent.scope)
+            .and_then(|s| s.get(&parent.state))
+            .ok_or_else(|| EngineError::Storage("fork state vanished".into()))?;
+        let mut scope = parent.scope.clone();
+        scope.push((parent.state.clone(), branch));
+        let child_scope = resolve(machine, &scope)
+            .ok_or_else(|| EngineError::Storage("fork scope vanished".into()))?;
+        let start = child_scope.start_at.clone();
+        let start_type = child_scope.get(&start).map(state_type).unwrap_or("Pass");
+        let rec = self.execution(execution)?;
+        let id = rec.next_frame;
+        rec.next_frame += 1;
+        rec.frames += 1;
+        let started = if matches!(state.kind, StateKind::Map(_)) {
+            self.event(
+                execution,
+                parent.entered_event,
+                "MapIterationStarted",
+                json!({"name": state.name, "index": slot}),
+            )?
+        } else {
+            parent.entered_event
+        };
+        let entered_event = self.event(
+            execution,
+            started,
+            &state_event(start_type, false),
+            json!({"name": start, "input": input}),
+        )?;
+        Ok(Frame {
+            id,
+            parent: Some((parent.id, slot)),
+            scope,
+            state: start,
+            input,
+            retry: RetryState::default(),
+            phase: Phase::Ready,
+            entered_event,
+            attempts: 0,
+        })
+    }
+
+    pub(super) fn fork_parallel(
+        &mut self,
+        execution: &str,
+        machine: &StateMachine,
+        mut frame: Frame,
+        state: &State,
+        input: Value,
+    ) -> Result<(), EngineError> {
+        let StateKind::Parallel(p) = &state.kind else {
+            unreachable!("fork_parallel on a Parallel state")
+        };
+        let n = p.branches.len();
+        self.event(
+            execution,
+            frame.entered_event,
+            "ParallelStateStarted",
+            json!({"name": state.name}),
+        )?;
+        frame.phase = Phase::Fork(Fork {
+            map: false,
+            results: vec![None; n],
+            pending: Vec::new(),
+            next_item: n,
+            running: n,
+            max_concurrency: 0,
+            tolerance: Default::default(),
+            failures: 0,
+        });
+        self.save_frame(execution, &frame)?;
+        for b in 0..n {
+            let child = self.new_child(execution, machine, &frame, b, b, input.clone())?;
+            self.enqueue(execution, &child)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn fork_map(
+        &mut self,
+        execution: &str,
+        machine: &StateMachine,
+        mut frame: Frame,
+        state: &State,
+        req: MapRequest,
+    ) -> Result<(), EngineError> {
+        let n = req.items.len();
+        self.event(
+            execution,
+            frame.entered_event,
+            "MapStateStarted",
+            json!({"name": state.name, "length": n}),
+        )?;
+        if n == 0 {
+            return self.fork_complete(execution, machine, frame, state, Ok(json!([])));
+        }
+        frame.phase = Phase::Fork(Fork {
+            map: true,
+            results: vec![None; n],
+            pending: req.items,
+            next_item: 0,
+            running: 0,
+            max_concurrency: req.max_concurrency,
+            tolerance: req.tolerance,
+            failures: 0,
+        });
+        self.start_iterations(execution, machine, &mut frame)?;
+        self.save_frame(execution, &frame)
+    }
+
+    /// Start Map iterations up to MaxConcurrency.
+    fn start_iterations(
+        &mut self,
+        execution: &str,
+        machine: &StateMachine,
+        frame: &mut Frame,
+    ) -> Result<(), EngineError> {
+        loop {
+            let Phase::Fork(fork) = &mut frame.phase else {
+                return Ok(());
+            };
+            let limit = if fork.max_concurrency == 0 {
+                usize::MAX
+            } else {
+                fork.max_concurrency as usize
+            };
+            if fork.running >= limit || fork.next_item >= fork.results.len() {
+                return Ok(());
+            }
+            let index = fork.next_item;
+            let item = std::mem::take(&mut fork.pending[index]);
+            fork.next_item += 1;
+            fork.running += 1;
+            // Save the parent before the child can report back to it.
+            self.save_frame(execution, frame)?;
+            let child = self.new_child(execution, machine, frame, index, 0, item)?;
+            self.enqueue(execution, &child)?;
+        }
+    }
+
+    /// A branch or iteration ended; update its Parallel/Map frame.
+    pub(super) fn child_finished(
+        &mut self,
+        execution: &str,
+        parent: u64,
+        slot: usize,
+        result: Result<Value, StatesError>,
+    ) -> Result<(), EngineError> {
+        let Some(mut frame) = self.load_frame(execution, parent)? else {
+            return Ok(());
+        };
+        let (workflow, version) = {
+            let e = &self.execution(execution)?.execution;
+            (e.workflow.clone(), e.version)
+        };
+        let machine = self.definition(&workflow, version)?;
+        let state = resolve(&machine, &frame.scope)
+            .and_then(|s| s.get(&frame.state))
+            .ok_or_else(|| EngineError::Storage("fork state vanished".into()))?;
+        let Phase::Fork(fork) = &mut frame.phase else {
+            return Ok(());
+        };
+        fork.running = fork.running.saturating_sub(1);
+        let map = fork.map;
+        if map {
+            let kind = if result.is_ok() {
+                "MapIterationSucceeded"
+            } else {
+                "MapIterationFailed"
+            };
+            self.event(
+                execution,
+                frame.entered_event,
+                kind,
+                json!({"name": state.name, "index": slot}),
+            )?;
+        }
+        let Phase::Fork(fork) = &mut frame.phase else {
+            unreachable!()
+        };
+        let failure = match &result {
+            Err(e) if !map => Some(e.clone()),
+            Err(e) => {
+                fork.failures += 1;
+                let total = fork.results.len() as u64;
+                if e.error == names::RUNTIME || !fork.tolerance.tolerant() {
+                    Some(e.clone())
+                } else if fork.tolerance.exceeded(fork.failures, total) {
+                    Some(step::map_threshold_error(state, fork.failures, total, e))
+                } else {
+                    None
+                }
+            }
+            Ok(_) => None,
+        };
+        fork.results[slot] = Some(result);
+        if let Some(e) = failure {
+            self.cancel_children(execution, frame.id)?;
+            let kind = if map {
+                "MapStateFailed"
+            } else {
+                "ParallelStateFailed"
+            };
+            self.event(
+                execution,
+                frame.entered_event,
+                kind,
+                json!({"name": state.name, "error": e.error, "cause": e.cause}),
+            )?;
+            if self.state_failed(execution, &machine, &mut frame, state, e)? {
+                self.enqueue(execution, &frame)?;
+            }
+            return Ok(());
+        }
+        if map {
+            self.start_iterations(execution, &machine, &mut frame)?;
+        }
+        let Phase::Fork(fork) = &mut frame.phase else {
+            unreachable!()
+        };
+        if fork.results.iter().any(Option::is_none) {
+            return self.save_frame(execution, &frame);
+        }
+        let results: Vec<Result<Value, StatesError>> = fork
+            .results
+            .drain(..)
+            .map(|r| r.expect("all present"))
+            .collect();
+        let output = if map {
+            step::map_output(state, fork.tolerance, results.len() as u64, results)
+        } else {
+            results
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
+        };
+        let kind = if map {
+            "MapStateSucceeded"
+        } else {
+            "ParallelStateSucceeded"
+        };
+        self.event(
+            execution,
+            frame.entered_event,
+            kind,
+            json!({"name": state.name}),
+        )?;
+        self.fork_complete(execution, &machine, frame, state, output)
+    }
+
+    /// Finish a Parallel/Map state with the combined output of its children.
+    fn fork_complete(
+        &mut self,
+        execution: &str,
+        machine: &StateMachine,
+        mut frame: Frame,
+        state: &State,
+        output: Result<Value, StatesError>,
+    ) -> Result<(), EngineError> {
+        let mut ctx = self.context(execution, machine, &state.name, frame.retry.retries)?;
+        let mut env = StepEnv {
+            context: &mut ctx,
+            rng: &mut self.rng,
+            now: self.now,
+            payload_limit: self.limits.payload_bytes,
+        };
+        let exit = output.and_then(|v| step::complete(state, frame.input.clone(), v, &mut env));
+        let moved = match exit {
+            Ok(exit) => self.exit_state(execution, machine, &mut frame, state, exit)?,
+            Err(e) => self.state_failed(execution, machine, &mut frame, state, e)?,
+        };
+        if moved {
+            self.enqueue(execution, &frame)?;
+        }
+        Ok(())
+    }
+
+    /// Remove every descendant frame of `parent` (fail fast).
+    pub(super) fn cancel_children(
+        &mut self,
+        execution: &str,
+        parent: u64,
+    ) -> Result<(), EngineError> {
+        for key in self.tx.keys_with_prefix(&keys::frame_prefix(execution))? {
+            let Some(frame) = self.tx.get::<Frame>(&key)? else {
+                continue;
+            };
+            if frame.parent.map(|(p, _)| p) == Some(parent) {
+                self.cancel_children(execution, frame.id)?;
+                self.tx.remove(key);
+                let rec = self.execution(execution)?;
+                rec.frames = rec.frames.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,275 @@
+//! The one place that changes state. Each command is applied by the single
+//! writer against a [`Tx`] overlay; it records history, moves frames, and
+//! pushes [`Action`]s that the runtime performs only after the batch holding
+//! the command is durable.
+
+mod advance;
+mod commands;
+mod fork;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::EngineError;
+use crate::executor::TaskInvocation;
+use crate::history::HistoryEvent;
+use crate::records::{ExecutionRecord, Frame, ScopePath, Timer};
+use crate::store::{keys, Tx};
+use sluice_dsl::model::{Scope, State, StateKind};
+use sluice_dsl::{Random, StateMachine};
+
+pub(crate) use advance::dispatch_action;
+pub(crate) use commands::CallbackOutcome;
+
+/// A side effect to perform after the batch is durable.
+#[derive(Debug)]
+pub(crate) enum Action {
+    /// Run this task; report with `task_done(execution, frame, attempt, …)`.
+    Dispatch {
+        execution: String,
+        frame: u64,
+        attempt: u32,
+        invocation: Box<TaskInvocation>,
+    },
+    /// A timer was armed at this time (ms since the epoch).
+    ArmTimer { due_ms: i64 },
+    /// The execution reached a terminal status.
+    Finished { execution: String },
+}
+
+/// Limits the machine enforces.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest state input/output in bytes.
+    pub payload_bytes: usize,
+    /// Most history events per execution; past it the execution fails.
+    pub history_events: u64,
+    /// Largest workflow definition in bytes.
+    pub definition_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            payload_bytes: 256 * 1024,
+            history_events: 25_000,
+            definition_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Parsed definitions by workflow and version (versions are immutable).
+#[derive(Default)]
+pub(crate) struct Definitions(HashMap<(String, u64), Arc<StateMachine>>);
+
+/// Operating-system randomness for task tokens, jitter and intrinsics.
+pub(crate) struct OsRandom;
+
+impl Random for OsRandom {
+    fn next_u64(&mut self) -> u64 {
+        rand::random()
+    }
+}
+
+/// One batch of commands.
+pub(crate) struct Machine<'a> {
+    pub tx: Tx<'a>,
+    pub actions: Vec<Action>,
+    definitions: &'a mut Definitions,
+    limits: &'a Limits,
+    now: DateTime<Utc>,
+    rng: OsRandom,
+    /// Execution records touched in this batch (written at the end).
+    executions: HashMap<String, ExecutionRecord>,
+    /// Records as they were before the current command touched them
+    /// (`None`: not cached before), for rollback.
+    saved: HashMap<String, Option<ExecutionRecord>>,
+    actions_at_savepoint: usize,
+    /// Frames to advance: (execution, frame).
+    queue: Vec<(String, u64)>,
+}
+
+pub(crate) fn now_string(t: DateTime<Utc>) -> String {
+    sluice_dsl::timestamp::format(t)
+}
+
+impl<'a> Machine<'a> {
+    pub fn new(tree: &'a sled::Tree, definitions: &'a mut Definitions, limits: &'a Limits) -> Self {
+        Machine {
+            tx: Tx::new(tree),
+            actions: Vec::new(),
+            definitions,
+            limits,
+            now: Utc::now(),
+            rng: OsRandom,
+            executions: HashMap::new(),
+            saved: HashMap::new(),
+            actions_at_savepoint: 0,
+            queue: Vec::new(),
+        }
+    }
+
+    /// The current command succeeded: keep everything it did.
+    pub fn savepoint(&mut self) {
+        self.tx.savepoint();
+        self.saved.clear();
+        self.actions_at_savepoint = self.actions.len();
+    }
+
+    /// The current command failed: undo everything it did.
+    pub fn rollback(&mut self) {
+        self.tx.rollback();
+        for (id, before) in self.saved.drain() {
+            match before {
+                Some(rec) => self.executions.insert(id, rec),
+                None => self.executions.remove(&id),
+            };
+        }
+        self.actions.truncate(self.actions_at_savepoint);
+        self.queue.clear();
+    }
+
+    /// Write the touched execution records into the overlay; the caller
+    /// then commits `tx` and flushes.
+    pub fn finish(mut self) -> Result<(Tx<'a>, Vec<Action>), EngineError> {
+        for (id, rec) in std::mem::take(&mut self.executions) {
+            self.tx.put(keys::execution(&id), &rec)?;
+        }
+        Ok((self.tx, self.actions))
+    }
+
+    fn execution(&mut self, id: &str) -> Result<&mut ExecutionRecord, EngineError> {
+        if !self.saved.contains_key(id) {
+            self.saved
+                .insert(id.to_string(), self.executions.get(id).cloned());
+        }
+        if !self.executions.contains_key(id) {
+            let rec: ExecutionRecord = self
+                .tx
+                .get(&keys::execution(id))?
+                .ok_or_else(|| EngineError::NotFound(format!("no execution with id {id}")))?;
+            self.executions.insert(id.to_string(), rec);
+        }
+        Ok(self.executions.get_mut(id).expect("inserted above"))
+    }
+
+    fn definition(
+        &mut self,
+        workflow: &str,
+        version: u64,
+    ) -> Result<Arc<StateMachine>, EngineError> {
+        let key = (workflow.to_string(), version);
+        if let Some(m) = self.definitions.0.get(&key) {
+            return Ok(m.clone());
+        }
+        let rec: crate::records::VersionRecord = self
+            .tx
+            .get(&keys::version(workflow, version))?
+            .ok_or_else(|| {
+                EngineError::NotFound(format!("workflow {workflow} has no version {version}"))
+            })?;
+        let m = Arc::new(StateMachine::from_value(&rec.definition).map_err(EngineError::Invalid)?);
+        self.definitions.0.insert(key, m.clone());
+        Ok(m)
+    }
+
+    /// Append a history event; returns its id.
+    fn event(
+        &mut self,
+        execution: &str,
+        previous: u64,
+        kind: &str,
+        details: Value,
+    ) -> Result<u64, EngineError> {
+        let now = now_string(self.now);
+        let rec = self.execution(execution)?;
+        rec.last_event += 1;
+        let id = rec.last_event;
+        let details = match details {
+            Value::Object(m) => m,
+            Value::Null => Map::new(),
+            other => {
+                let mut m = Map::new();
+                m.insert("details".into(), other);
+                m
+            }
+        };
+        let event = HistoryEvent {
+            id,
+            previous_event_id: previous,
+            timestamp: now,
+            kind: kind.to_string(),
+            details,
+        };
+        self.tx.put(keys::history(execution, id), &event)?;
+        Ok(id)
+    }
+
+    fn save_frame(&mut self, execution: &str, frame: &Frame) -> Result<(), EngineError> {
+        self.tx.put(keys::frame(execution, frame.id), frame)
+    }
+
+    fn load_frame(&self, execution: &str, frame: u64) -> Result<Option<Frame>, EngineError> {
+        self.tx.get(&keys::frame(execution, frame))
+    }
+
+    fn arm_timer(
+        &mut self,
+        execution: &str,
+        frame: u64,
+        due_ms: i64,
+        timer: Timer,
+    ) -> Result<(), EngineError> {
+        self.tx
+            .put(keys::timer(due_ms, execution, frame, &timer.kind()), &timer)?;
+        self.actions.push(Action::ArmTimer { due_ms });
+        Ok(())
+    }
+
+    /// The context object for a state of this execution.
+    fn context(
+        &mut self,
+        execution: &str,
+        machine: &StateMachine,
+        state: &str,
+        retries: u32,
+    ) -> Result<Value, EngineError> {
+        if !machine.uses_context {
+            return Ok(Value::Object(Map::new()));
+        }
+        let entered = now_string(self.now);
+        let rec = self.execution(execution)?;
+        let e = &rec.execution;
+        Ok(json!({
+            "Execution": {
+                "Id": e.execution_id.to_string(),
+                "Input": e.input,
+                "Name": e.name,
+                "RoleArn": "sluice:role:engine",
+                "StartTime": e.started_at,
+                "RedriveCount": e.redrive_count,
+            },
+            "State": { "EnteredTime": entered, "Name": state, "RetryCount": retries },
+            "StateMachine": { "Id": format!("sluice:workflow:{}:{}", e.workflow, e.version), "Name": e.workflow },
+        }))
+    }
+}
+
+/// The scope a frame runs in.
+pub(crate) fn resolve<'m>(machine: &'m StateMachine, path: &ScopePath) -> Option<&'m Scope> {
+    let mut scope = &machine.scope;
+    for (state, branch) in path {
+        scope = match &scope.get(state)?.kind {
+            StateKind::Parallel(p) => p.branches.get(*branch)?,
+            StateKind::Map(m) => &m.processor,
+            _ => return None,
+        };
+    }
+    Some(scope)
+}
+
+pub(crate) fn state_type(state: &State) -> &'static str {
+    state.type_name()
+}

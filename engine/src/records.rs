@@ -1,0 +1,144 @@
+//! What the store keeps (see `store.rs` for where).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+use crate::api::{AliasRoute, Execution, Status};
+use sluice_dsl::interp::step::{RetryState, Tolerance};
+use sluice_dsl::StatesError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct WorkflowMeta {
+    pub name: String,
+    pub latest_version: u64,
+    pub aliases: BTreeMap<String, Vec<AliasRoute>>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct VersionRecord {
+    pub name: String,
+    pub version: u64,
+    pub definition: Value,
+    pub created_at: String,
+}
+
+/// An execution and the counters its transitions need.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ExecutionRecord {
+    pub execution: Execution,
+    pub started_ms: i64,
+    /// Last history event id written.
+    pub last_event: u64,
+    /// Next frame id to hand out.
+    pub next_frame: u64,
+    /// Frames alive (running, waiting, or kept for redrive).
+    pub frames: u64,
+}
+
+impl ExecutionRecord {
+    pub fn status(&self) -> Status {
+        self.execution.status
+    }
+}
+
+/// Where a frame sits: the chain of (Parallel or Map state, branch index)
+/// from the top-level scope down to the frame's scope.
+pub(crate) type ScopePath = Vec<(String, usize)>;
+
+/// One active position in an execution: a state being run in some scope.
+/// A frame that waits for a task *is* the outbox record: recovery
+/// re-dispatches from it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Frame {
+    pub id: u64,
+    /// The Parallel/Map frame this branch or iteration reports to, and its slot.
+    pub parent: Option<(u64, usize)>,
+    pub scope: ScopePath,
+    pub state: String,
+    /// The state's raw input.
+    pub input: Value,
+    pub retry: RetryState,
+    pub phase: Phase,
+    /// History id of the state's `…StateEntered` event.
+    pub entered_event: u64,
+    /// Times a task of this frame was dispatched (idempotency keys count them).
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum Phase {
+    /// Enter the state (first time, or again after a retry delay).
+    Ready,
+    /// A task is dispatched and not completed.
+    Task {
+        attempt: u32,
+        resource: String,
+        payload: Value,
+        token: Option<String>,
+        timeout_seconds: Option<u64>,
+        /// `HeartbeatSeconds`: the task fails unless a heartbeat (or its
+        /// result) arrives before `heartbeat_due_ms`.
+        #[serde(default)]
+        heartbeat_seconds: Option<u64>,
+        #[serde(default)]
+        heartbeat_due_ms: Option<i64>,
+    },
+    /// A Wait state; `output` continues when the timer fires.
+    Waiting { until_ms: i64, output: Value },
+    /// Waiting out a retry delay.
+    Backoff { until_ms: i64 },
+    /// A Parallel or Map waiting for its children.
+    Fork(Fork),
+    /// Failed with this error; kept so a redrive can resume here.
+    Failed(StatesError),
+}
+
+/// The children of a Parallel or Map frame.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Fork {
+    pub map: bool,
+    /// One slot per branch or item: None while running or not started.
+    pub results: Vec<Option<Result<Value, StatesError>>>,
+    /// Map items not started yet (MaxConcurrency), in order from `next_item`.
+    pub pending: Vec<Value>,
+    pub next_item: usize,
+    pub running: usize,
+    pub max_concurrency: u64,
+    pub tolerance: Tolerance,
+    pub failures: u64,
+}
+
+/// What a timer does when it fires.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) enum Timer {
+    /// A Wait state or retry delay of the frame ends.
+    Wake,
+    /// The task attempt ran past `TimeoutSeconds`.
+    TaskTimeout { attempt: u32 },
+    /// The execution ran past its `TimeoutSeconds`.
+    ExecutionTimeout,
+    /// No heartbeat arrived by `due_ms` (a later heartbeat makes this stale).
+    Heartbeat { attempt: u32, due_ms: i64 },
+}
+
+impl Timer {
+    pub fn kind(&self) -> String {
+        match self {
+            Timer::Wake => "wake".into(),
+            Timer::TaskTimeout { attempt } => format!("task-timeout-{attempt}"),
+            Timer::ExecutionTimeout => "execution-timeout".into(),
+            Timer::Heartbeat { attempt, due_ms } => format!("heartbeat-{attempt}-{due_ms}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TokenRecord {
+    pub execution: String,
+    pub frame: u64,
+    pub attempt: u32,
+    /// Set once the token was used: a second callback is a conflict.
+    pub used: bool,
+}

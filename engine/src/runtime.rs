@@ -1,0 +1,580 @@
+//! The running engine: the single writer thread with group commit, the timer
+//! loop, task dispatch, waiters, and recovery at start-up.
+
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::api::{Execution, StartRequest, WorkflowVersion};
+use crate::error::EngineError;
+use crate::executor::{Executor, TaskError};
+use crate::machine::{Action, CallbackOutcome, Definitions, Limits, Machine};
+use crate::records::{Frame, Phase, Timer};
+use crate::store::keys;
+
+/// When a committed batch counts as durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// sled's `flush`: survives a crash of the process (kill -9), not
+    /// necessarily a power cut (Linux `sync_file_range` does not flush the
+    /// disk's cache).
+    Process,
+    /// `flush`, then `fsync` of the store's files: survives a power cut.
+    #[default]
+    Power,
+}
+
+/// How to open the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The sled folder.
+    pub data_dir: PathBuf,
+    pub durability: Durability,
+    pub limits: Limits,
+    /// Most commands applied in one batch (one flush).
+    pub max_batch: usize,
+}
+
+impl EngineConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        EngineConfig {
+            data_dir: data_dir.into(),
+            durability: Durability::default(),
+            limits: Limits::default(),
+            max_batch: 1024,
+        }
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+/// An answer to a caller, sent once its batch is durable (or failed to be).
+type Deferred = Box<dyn FnOnce(Option<&EngineError>) + Send>;
+
+enum Command {
+    Deploy {
+        name: String,
+        definition: Value,
+        reply: Reply<WorkflowVersion>,
+    },
+    Start {
+        workflow: String,
+        req: StartRequest,
+        reply: Reply<(Execution, bool)>,
+    },
+    TaskDone {
+        execution: String,
+        frame: u64,
+        attempt: u32,
+        result: Result<Value, TaskError>,
+    },
+    Timer {
+        key: String,
+        timer: Timer,
+        execution: String,
+        frame: u64,
+    },
+    Stop {
+        execution: String,
+        error: Option<String>,
+        cause: Option<String>,
+        reply: Reply<Execution>,
+    },
+    Callback {
+        token: String,
+        outcome: CallbackOutcome,
+        reply: Reply<()>,
+    },
+    Redrive {
+        execution: String,
+        reply: Reply<Execution>,
+    },
+    Resume {
+        execution: String,
+        frame: u64,
+    },
+}
+
+struct Inner {
+    db: sled::Db,
+    tree: sled::Tree,
+    commands: mpsc::Sender<Command>,
+    waiters: Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>,
+    timers: Notify,
+    recovered: AtomicBool,
+    /// Executions that were RUNNING when the store was opened: the ones
+    /// recovery resumes (later starts dispatch their own tasks).
+    to_recover: Mutex<Vec<String>>,
+    executor: Arc<dyn Executor>,
+    runtime: tokio::runtime::Handle,
+}
+
+/// A handle to the engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// Open the store and start the writer and the timer loop. Call
+    /// [`Engine::recover`] afterwards to resume RUNNING executions.
+    pub fn open(config: EngineConfig, executor: Arc<dyn Executor>) -> Result<Engine, EngineError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            EngineError::Storage(format!("cannot create {}: {e}", config.data_dir.display()))
+        })?;
+        let db = sled::Config::new().path(&config.data_dir).open()?;
+        let tree = db.open_tree("sluice")?;
+        let mut to_recover = Vec::new();
+        for key in tree.scan_prefix(b"r/").keys() {
+            to_recover.push(String::from_utf8_lossy(&key?[2..]).into_owned());
+        }
+        let (tx, rx) = mpsc::channel(4096);
+        let inner = Arc::new(Inner {
+            db,
+            tree,
+            commands: tx,
+            waiters: Mutex::new(HashMap::new()),
+            timers: Notify::new(),
+            recovered: AtomicBool::new(false),
+            to_recover: Mutex::new(to_recover),
+            executor,
+            runtime: tokio::runtime::Handle::current(),
+        });
+        let engine = Engine { inner };
+        let writer = engine.clone();
+        std::thread::Builder::new()
+            .name("sluice-writer".into())
+            .spawn(move || writer.writer_loop(rx, config))
+            .map_err(|e| EngineError::Storage(format!("cannot start the writer thread: {e}")))?;
+        let timers = engine.clone();
+        tokio::spawn(async move { timers.timer_loop().await });
+        Ok(engine)
+    }
+
+    pub(crate) fn tree(&self) -> &sled::Tree {
+        &self.inner.tree
+    }
+
+    /// True once recovery has re-dispatched every unfinished task.
+    pub fn recovered(&self) -> bool {
+        self.inner.recovered.load(Ordering::Acquire)
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .commands
+            .send(make(tx))
+            .await
+            .map_err(|_| EngineError::ShuttingDown)?;
+        rx.await.map_err(|_| EngineError::ShuttingDown)?
+    }
+
+    /// Deploy a definition as a new immutable version (the same definition
+    /// as the latest version returns that version).
+    pub async fn deploy(
+        &self,
+        name: &str,
+        definition: Value,
+    ) -> Result<WorkflowVersion, EngineError> {
+        self.call(|reply| Command::Deploy {
+            name: name.to_string(),
+            definition,
+            reply,
+        })
+        .await
+    }
+
+    /// Start an execution of `workflow` (`NAME`, `NAME:VERSION` or
+    /// `NAME:ALIAS`). Returns once the start is durable.
+    pub async fn start(
+        &self,
+        workflow: &str,
+        req: StartRequest,
+    ) -> Result<(Execution, bool), EngineError> {
+        self.call(|reply| Command::Start {
+            workflow: workflow.to_string(),
+            req,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn stop(
+        &self,
+        id: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<Execution, EngineError> {
+        self.call(|reply| Command::Stop {
+            execution: id.to_string(),
+            error,
+            cause,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn redrive(&self, id: &str) -> Result<Execution, EngineError> {
+        self.call(|reply| Command::Redrive {
+            execution: id.to_string(),
+            reply,
+        })
+        .await
+    }
+
+    pub async fn task_success(&self, token: &str, output: Value) -> Result<(), EngineError> {
+        self.call(|reply| Command::Callback {
+            token: token.to_string(),
+            outcome: CallbackOutcome::Success(output),
+            reply,
+        })
+        .await
+    }
+
+    pub async fn task_failure(
+        &self,
+        token: &str,
+        error: String,
+        cause: String,
+    ) -> Result<(), EngineError> {
+        let outcome = CallbackOutcome::Failure { error, cause };
+        self.call(|reply| Command::Callback {
+            token: token.to_string(),
+            outcome,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn task_heartbeat(&self, token: &str) -> Result<(), EngineError> {
+        self.call(|reply| Command::Callback {
+            token: token.to_string(),
+            outcome: CallbackOutcome::Heartbeat,
+            reply,
+        })
+        .await
+    }
+
+    /// Wait until the execution ends or `timeout` passes; returns it as it is then.
+    pub async fn wait(&self, id: &str, timeout: Duration) -> Result<Execution, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .waiters
+            .lock()
+            .expect("waiters lock")
+            .entry(id.to_string())
+            .or_default()
+            .push(tx);
+        let current = self.execution(id)?;
+        if current.status.is_terminal() {
+            return Ok(current);
+        }
+        let _ = tokio::time::timeout(timeout, rx).await;
+        self.execution(id)
+    }
+
+    /// Resume every RUNNING execution: re-dispatch tasks that were
+    /// dispatched but not completed (same idempotency key) and continue
+    /// frames that were about to run. Timers fire from the store by
+    /// themselves.
+    pub async fn recover(&self) -> Result<usize, EngineError> {
+        let mut resumed = 0;
+        let ids = std::mem::take(&mut *self.inner.to_recover.lock().expect("recovery list lock"));
+        for id in ids {
+            if !matches!(self.execution(&id), Ok(e) if e.status == crate::api::Status::Running) {
+                continue; // ended since the store was opened
+            }
+            for f in self
+                .inner
+                .tree
+                .scan_prefix(keys::frame_prefix(&id).as_bytes())
+                .values()
+            {
+                let frame: Frame = serde_json::from_slice(&f?)?;
+                match frame.phase {
+                    Phase::Task { .. } => {
+                        self.perform(vec![crate::machine::dispatch_action(&id, &frame)])
+                    }
+                    Phase::Ready => {
+                        let cmd = Command::Resume {
+                            execution: id.clone(),
+                            frame: frame.id,
+                        };
+                        self.inner
+                            .commands
+                            .send(cmd)
+                            .await
+                            .map_err(|_| EngineError::ShuttingDown)?;
+                    }
+                    _ => {}
+                }
+            }
+            resumed += 1;
+        }
+        self.inner.timers.notify_one();
+        self.inner.recovered.store(true, Ordering::Release);
+        tracing::info!(executions = resumed, "recovery done");
+        Ok(resumed)
+    }
+
+    fn writer_loop(self, mut rx: mpsc::Receiver<Command>, config: EngineConfig) {
+        let mut definitions = Definitions::default();
+        while let Some(first) = rx.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < config.max_batch {
+                match rx.try_recv() {
+                    Ok(c) => batch.push(c),
+                    Err(_) => break,
+                }
+            }
+            let mut machine = Machine::new(&self.inner.tree, &mut definitions, &config.limits);
+            let mut replies: Vec<Deferred> = Vec::new();
+            for cmd in batch {
+                apply(&mut machine, cmd, &mut replies);
+            }
+            let outcome = machine.finish().and_then(|(tx, actions)| {
+                tx.commit()?;
+                self.make_durable(&config)?;
+                Ok(actions)
+            });
+            match outcome {
+                Ok(actions) => {
+                    replies.into_iter().for_each(|r| r(None));
+                    self.perform(actions);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "a batch could not be stored; its commands failed");
+                    replies.into_iter().for_each(|r| r(Some(&e)));
+                }
+            }
+        }
+    }
+
+    fn make_durable(&self, config: &EngineConfig) -> Result<(), EngineError> {
+        self.inner.db.flush()?;
+        if config.durability == Durability::Power {
+            fsync_dir(&config.data_dir)?;
+        }
+        Ok(())
+    }
+
+    fn perform(&self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Dispatch {
+                    execution,
+                    frame,
+                    attempt,
+                    invocation,
+                } => {
+                    let executor = self.inner.executor.clone();
+                    let commands = self.inner.commands.clone();
+                    self.inner.runtime.spawn(async move {
+                        let result = executor.invoke(*invocation).await;
+                        let _ = commands
+                            .send(Command::TaskDone {
+                                execution,
+                                frame,
+                                attempt,
+                                result,
+                            })
+                            .await;
+                    });
+                }
+                Action::ArmTimer { due_ms } => {
+                    tracing::trace!(due_ms, "timer armed");
+                    self.inner.timers.notify_one()
+                }
+                Action::Finished { execution } => {
+                    let waiters = self
+                        .inner
+                        .waiters
+                        .lock()
+                        .expect("waiters lock")
+                        .remove(&execution);
+                    for w in waiters.into_iter().flatten() {
+                        let _ = w.send(());
+                    }
+                }
+            }
+        }
+    }
+
+    async fn timer_loop(self) {
+        let mut sent: HashSet<String> = HashSet::new();
+        loop {
+            let now = chrono::Utc::now().timestamp_millis();
+            let mut next_due: Option<i64> = None;
+            let mut still_there = HashSet::new();
+            for item in self.inner.tree.scan_prefix(b"t/") {
+                let Ok((k, v)) = item else { break };
+                let key = String::from_utf8_lossy(&k).into_owned();
+                let Some((due, execution, frame)) = parse_timer_key(&key) else {
+                    continue;
+                };
+                if due > now {
+                    next_due = Some(due);
+                    break;
+                }
+                still_there.insert(key.clone());
+                if sent.contains(&key) {
+                    continue;
+                }
+                let Ok(timer) = serde_json::from_slice::<Timer>(&v) else {
+                    continue;
+                };
+                sent.insert(key.clone());
+                if self
+                    .inner
+                    .commands
+                    .send(Command::Timer {
+                        key,
+                        timer,
+                        execution,
+                        frame,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            sent.retain(|k| still_there.contains(k));
+            let sleep = match next_due {
+                Some(due) => Duration::from_millis((due - now).clamp(1, 1000) as u64),
+                None => Duration::from_secs(1),
+            };
+            tokio::select! {
+                _ = self.inner.timers.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+}
+
+fn parse_timer_key(key: &str) -> Option<(i64, String, u64)> {
+    let mut parts = key.split('/');
+    parts.next()?; // "t"
+    let due = parts.next()?.parse().ok()?;
+    let execution = parts.next()?.to_string();
+    let frame = parts.next()?.parse().ok()?;
+    Some((due, execution, frame))
+}
+
+/// fsync every file of the store, and the folder itself.
+fn fsync_dir(dir: &Path) -> Result<(), EngineError> {
+    let io = |e: std::io::Error| EngineError::Storage(format!("fsync {}: {e}", dir.display()));
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_file() {
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(io)?;
+        }
+    }
+    std::fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(io)
+}
+
+/// Apply one command, keeping its effects only if it succeeded; queue its
+/// reply until the batch is durable.
+fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
+    fn finish<T: Send + 'static>(
+        machine: &mut Machine,
+        result: Result<T, EngineError>,
+        reply: Reply<T>,
+        replies: &mut Vec<Deferred>,
+    ) {
+        match result {
+            Ok(v) => {
+                machine.savepoint();
+                replies.push(Box::new(move |batch_error| {
+                    let _ = reply.send(match batch_error {
+                        None => Ok(v),
+                        Some(e) => Err(EngineError::Storage(e.to_string())),
+                    });
+                }));
+            }
+            Err(e) => {
+                machine.rollback();
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+    fn internal(machine: &mut Machine, result: Result<(), EngineError>) {
+        match result {
+            Ok(()) => machine.savepoint(),
+            Err(e) => {
+                tracing::error!(error = %e, "an engine command failed");
+                machine.rollback();
+            }
+        }
+    }
+    match cmd {
+        Command::Deploy {
+            name,
+            definition,
+            reply,
+        } => {
+            let r = machine.deploy(&name, definition);
+            finish(machine, r, reply, replies)
+        }
+        Command::Start {
+            workflow,
+            req,
+            reply,
+        } => {
+            let r = machine.start(&workflow, req);
+            finish(machine, r, reply, replies)
+        }
+        Command::Stop {
+            execution,
+            error,
+            cause,
+            reply,
+        } => {
+            let r = machine.stop(&execution, error, cause);
+            finish(machine, r, reply, replies)
+        }
+        Command::Redrive { execution, reply } => {
+            let r = machine.redrive(&execution);
+            finish(machine, r, reply, replies)
+        }
+        Command::Callback {
+            token,
+            outcome,
+            reply,
+        } => {
+            let r = machine.callback(&token, outcome);
+            finish(machine, r, reply, replies)
+        }
+        Command::TaskDone {
+            execution,
+            frame,
+            attempt,
+            result,
+        } => {
+            let r = machine.task_done(&execution, frame, attempt, result, false);
+            internal(machine, r)
+        }
+        Command::Timer {
+            key,
+            timer,
+            execution,
+            frame,
+        } => {
+            let r = machine.timer_fired(&key, timer, &execution, frame);
+            internal(machine, r)
+        }
+        Command::Resume { execution, frame } => {
+            let r = machine.resume(&execution, frame);
+            internal(machine, r)
+        }
+    }
+}
