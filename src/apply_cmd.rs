@@ -26,13 +26,7 @@ pub fn run(dir: &Path, remote: &Remote) -> Result<ExitCode> {
             continue;
         }
         found_folder = true;
-        let mut files: Vec<_> = std::fs::read_dir(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        files.sort();
-        for file in files {
+        for file in crate::local::json_files(&path)? {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let value: serde_json::Value = match serde_json::from_str(&text) {

@@ -25,14 +25,7 @@ impl Functions {
     /// with its problems listed.
     pub fn load(dir: &Path) -> Result<Functions> {
         let mut by_name = BTreeMap::new();
-        let entries = std::fs::read_dir(dir)
-            .with_context(|| format!("cannot read functions folder {}", dir.display()))?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        files.sort();
-        for file in files {
+        for file in json_files(dir)? {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let value: Value = serde_json::from_str(&text)
@@ -93,4 +86,15 @@ impl Functions {
             )),
         }
     }
+}
+
+/// The `*.json` files directly in `dir`, sorted by name.
+pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    Ok(files)
 }

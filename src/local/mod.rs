@@ -4,7 +4,7 @@
 mod functions;
 mod stdio;
 
-pub use functions::Functions;
+pub use functions::{json_files, Functions};
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;

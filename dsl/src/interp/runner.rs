@@ -119,12 +119,7 @@ impl<'a> Runner<'a> {
                 Err(e) => e,
             };
             let now = self.host.now();
-            let mut env = StepEnv {
-                context: &mut self.ctx,
-                rng: self.host.random(),
-                now,
-                payload_limit: self.options.payload_limit,
-            };
+            let mut env = self.env_at(now);
             match step::on_error(state, raw.clone(), error, &mut retry, &mut env) {
                 OnError::Retry { delay_seconds } => {
                     self.host.sleep(delay_seconds);
@@ -138,6 +133,16 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// What a step may read and change, as of `now`.
+    fn env_at(&mut self, now: DateTime<Utc>) -> StepEnv<'_> {
+        StepEnv {
+            context: &mut self.ctx,
+            rng: self.host.random(),
+            now,
+            payload_limit: self.options.payload_limit,
+        }
+    }
+
     /// Pass, Choice, Wait, Succeed and Fail: no Retry or Catch, so one
     /// attempt that may consume the input (no copy of it is kept).
     fn run_simple(
@@ -147,12 +152,7 @@ impl<'a> Runner<'a> {
         input_checked: bool,
     ) -> Result<Exit, StatesError> {
         let now = self.host.now();
-        let mut env = StepEnv {
-            context: &mut self.ctx,
-            rng: self.host.random(),
-            now,
-            payload_limit: self.options.payload_limit,
-        };
+        let mut env = self.env_at(now);
         match step::enter_owned(state, raw, input_checked, &mut env)? {
             Entered::Done(exit) => Ok(exit),
             Entered::Wait { until, output } => self.wait_then_finish(state, until, output, now),
@@ -172,24 +172,14 @@ impl<'a> Runner<'a> {
         if ms > 0 {
             self.host.sleep(ms as f64 / 1000.0);
         }
-        let env = StepEnv {
-            context: &mut self.ctx,
-            rng: self.host.random(),
-            now,
-            payload_limit: self.options.payload_limit,
-        };
+        let env = self.env_at(now);
         step::finish(state, output, &env)
     }
 
     /// One attempt at a state: enter it, do what it asks, complete it.
     fn attempt(&mut self, state: &State, raw: &Value, retries: u32) -> Result<Exit, StatesError> {
         let now = self.host.now();
-        let mut env = StepEnv {
-            context: &mut self.ctx,
-            rng: self.host.random(),
-            now,
-            payload_limit: self.options.payload_limit,
-        };
+        let mut env = self.env_at(now);
         let entered = step::enter(state, raw, retries, &mut env)?;
         let result = match entered {
             Entered::Done(exit) => return Ok(exit),
@@ -246,12 +236,7 @@ impl<'a> Runner<'a> {
             }
         };
         let now = self.host.now();
-        let mut env = StepEnv {
-            context: &mut self.ctx,
-            rng: self.host.random(),
-            now,
-            payload_limit: self.options.payload_limit,
-        };
+        let mut env = self.env_at(now);
         step::complete_cow(state, Cow::Borrowed(raw), result, &mut env)
     }
 
