@@ -10,16 +10,20 @@
 //! same idempotency key.
 //!
 //! The engine knows nothing of Kafka, HTTP or wasm: tasks go through the
-//! [`Executor`] trait that the executors crate implements.
+//! [`Executor`] trait that the executors crate implements, and events come
+//! in through the [`EventSink`] trait that the engine implements for the
+//! connectors.
 
 mod api;
 mod error;
+mod events;
 mod executor;
 mod history;
 mod ids;
 
 pub use api::*;
 pub use error::EngineError;
+pub use events::{DeadLetter, EventOutcome, EventSink, InboundEvent};
 pub use executor::{Executor, TaskError, TaskInvocation};
 pub use history::HistoryEvent;
 pub use ids::{ExecutionId, TaskToken};
