@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, Notify};
 
-use crate::api::{Execution, StartRequest, WorkflowVersion};
+use crate::api::{AliasRoute, Execution, StartRequest, WorkflowVersion};
 use crate::catalog::{Document, DocumentChange};
 use crate::error::EngineError;
 use crate::executor::{Executor, TaskError};
@@ -98,6 +98,25 @@ enum Command {
         execution: String,
         frame: u64,
     },
+    PutAlias {
+        workflow: String,
+        alias: String,
+        routes: Vec<AliasRoute>,
+        reply: Reply<()>,
+    },
+    DeleteAlias {
+        workflow: String,
+        alias: String,
+        reply: Reply<bool>,
+    },
+    DeleteWorkflow {
+        workflow: String,
+        reply: Reply<()>,
+    },
+    DeleteExecution {
+        execution: String,
+        reply: Reply<()>,
+    },
     PutDocument {
         kind: String,
         name: String,
@@ -185,6 +204,52 @@ impl Engine {
 
     pub(crate) fn document_changes(&self) -> &broadcast::Sender<DocumentChange> {
         &self.inner.documents
+    }
+
+    /// Create or replace `alias` of `workflow`: one or two routes whose
+    /// weights (percent) add up to 100. Starts of `NAME:ALIAS` pick a route.
+    pub async fn put_alias(
+        &self,
+        workflow: &str,
+        alias: &str,
+        routes: Vec<AliasRoute>,
+    ) -> Result<(), EngineError> {
+        self.call(|reply| Command::PutAlias {
+            workflow: workflow.to_string(),
+            alias: alias.to_string(),
+            routes,
+            reply,
+        })
+        .await
+    }
+
+    /// False when the workflow has no such alias.
+    pub async fn delete_alias(&self, workflow: &str, alias: &str) -> Result<bool, EngineError> {
+        self.call(|reply| Command::DeleteAlias {
+            workflow: workflow.to_string(),
+            alias: alias.to_string(),
+            reply,
+        })
+        .await
+    }
+
+    /// Delete a workflow, its versions and aliases; a conflict while any of
+    /// its executions is RUNNING. Its executions stay readable.
+    pub async fn delete_workflow(&self, workflow: &str) -> Result<(), EngineError> {
+        self.call(|reply| Command::DeleteWorkflow {
+            workflow: workflow.to_string(),
+            reply,
+        })
+        .await
+    }
+
+    /// Delete an execution that has ended, with its history.
+    pub async fn delete_execution(&self, id: &str) -> Result<(), EngineError> {
+        self.call(|reply| Command::DeleteExecution {
+            execution: id.to_string(),
+            reply,
+        })
+        .await
     }
 
     /// Store `body` as the next version of the `kind` document `name`; the
@@ -652,6 +717,31 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
         Command::Resume { execution, frame } => {
             let r = machine.resume(&execution, frame);
             internal(machine, r)
+        }
+        Command::PutAlias {
+            workflow,
+            alias,
+            routes,
+            reply,
+        } => {
+            let r = machine.put_alias(&workflow, &alias, routes);
+            finish(machine, r, reply, replies)
+        }
+        Command::DeleteAlias {
+            workflow,
+            alias,
+            reply,
+        } => {
+            let r = machine.delete_alias(&workflow, &alias);
+            finish(machine, r, reply, replies)
+        }
+        Command::DeleteWorkflow { workflow, reply } => {
+            let r = machine.delete_workflow(&workflow);
+            finish(machine, r, reply, replies)
+        }
+        Command::DeleteExecution { execution, reply } => {
+            let r = machine.delete_execution(&execution);
+            finish(machine, r, reply, replies)
         }
         Command::PutDocument {
             kind,
