@@ -29,6 +29,11 @@ pub enum Durability {
     Power,
 }
 
+/// sled's page cache unless configured: enough for the working set of
+/// thousands of running executions, small enough that 100,000 parked ones
+/// fit in 500 MB.
+pub const DEFAULT_CACHE_BYTES: u64 = 128 * 1024 * 1024;
+
 /// How to open the engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -38,6 +43,9 @@ pub struct EngineConfig {
     pub limits: Limits,
     /// Most commands applied in one batch (one flush).
     pub max_batch: usize,
+    /// sled's page cache, in bytes. sled's own default (1 GiB) lets memory
+    /// grow with the store; reads past the cache go to the OS page cache.
+    pub cache_bytes: u64,
 }
 
 impl EngineConfig {
@@ -47,6 +55,7 @@ impl EngineConfig {
             durability: Durability::default(),
             limits: Limits::default(),
             max_batch: 1024,
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -168,7 +177,10 @@ impl Engine {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             EngineError::Storage(format!("cannot create {}: {e}", config.data_dir.display()))
         })?;
-        let db = sled::Config::new().path(&config.data_dir).open()?;
+        let db = sled::Config::new()
+            .path(&config.data_dir)
+            .cache_capacity(config.cache_bytes)
+            .open()?;
         let tree = db.open_tree("sluice")?;
         let mut to_recover = Vec::new();
         for key in tree.scan_prefix(b"r/").keys() {
