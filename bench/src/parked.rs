@@ -38,12 +38,15 @@ pub fn run(sluice: &Path, executions: usize, connections: usize) -> Result<()> {
     println!("RSS: {rss_empty:.0} MiB empty, {rss_parked:.0} MiB with {executions} parked");
 
     let (server, spawned) = server.kill_and_restart()?;
+    server.wait_for_any_answer(Duration::from_secs(120))?;
+    let answered = spawned.elapsed();
     server.wait_for(|_| true, Duration::from_secs(120))?;
     let healthz = spawned.elapsed();
     server.wait_for(|b: &Value| b["recovered"] == true, Duration::from_secs(600))?;
     let recovered = spawned.elapsed();
     println!(
-        "after kill -9 and restart: /healthz answered after {}; recovery of {executions} executions (timers re-armed) done after {}",
+        "after kill -9 and restart: /healthz answered after {} (503 starting), 200 ok after {} (store open); recovery of {executions} executions (timers re-armed) done after {}",
+        ms(answered),
         ms(healthz),
         ms(recovered),
     );

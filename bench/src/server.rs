@@ -63,7 +63,20 @@ impl Server {
         self.child.id()
     }
 
-    /// Poll `/healthz` until `ok(body)`; returns how long that took.
+    /// Poll `/healthz` until it answers at all (503 while the store opens).
+    pub fn wait_for_any_answer(&self, limit: Duration) -> Result<Duration> {
+        let agent = agent();
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if agent.get(format!("{}/healthz", self.base)).call().is_ok() {
+                return Ok(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        bail!("/healthz did not answer within {limit:?}")
+    }
+
+    /// Poll `/healthz` until it is 200 and `ok(body)`; returns how long that took.
     pub fn wait_for(&self, ok: impl Fn(&Value) -> bool, limit: Duration) -> Result<Duration> {
         let agent = agent();
         let start = Instant::now();

@@ -177,6 +177,7 @@ impl Engine {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             EngineError::Storage(format!("cannot create {}: {e}", config.data_dir.display()))
         })?;
+        let opening = std::time::Instant::now();
         let db = sled::Config::new()
             .path(&config.data_dir)
             .cache_capacity(config.cache_bytes)
@@ -186,6 +187,11 @@ impl Engine {
         for key in tree.scan_prefix(b"r/").keys() {
             to_recover.push(String::from_utf8_lossy(&key?[2..]).into_owned());
         }
+        tracing::info!(
+            running = to_recover.len(),
+            ms = opening.elapsed().as_millis() as u64,
+            "store opened"
+        );
         let (tx, rx) = mpsc::channel(4096);
         let inner = Arc::new(Inner {
             db,
