@@ -12,8 +12,10 @@
 mod error;
 mod executions;
 mod extract;
+mod graph;
 mod ops;
 mod tasks;
+mod ui;
 mod workflows;
 
 pub use error::{codes, ApiError};
@@ -86,6 +88,8 @@ pub fn app(state: AppState) -> Router {
             "/workflows/{name}/versions/{version}",
             get(workflows::version),
         )
+        .route("/workflows/{name}/graph", get(graph::graph))
+        .route("/summary", get(ops::summary))
         .route("/workflows/{name}/executions", post(executions::start))
         .route("/executions", get(executions::list))
         .route("/executions/{id}", get(executions::describe))
@@ -95,8 +99,13 @@ pub fn app(state: AppState) -> Router {
         .route("/tasks/{token}/success", post(tasks::success))
         .route("/tasks/{token}/failure", post(tasks::failure))
         .route("/tasks/{token}/heartbeat", post(tasks::heartbeat));
-    Router::new()
+    let mut router = Router::new()
         .nest("/api/v1", api)
+        .route("/ui/{file}", get(ui::asset));
+    for page in ui::PAGES {
+        router = router.route(page, get(ui::page));
+    }
+    router
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(error::no_route)
