@@ -15,6 +15,12 @@ function connect() {
       try { f(data); } catch (e) { console.error(e); }
     }
   });
+  // Missed updates: tell every listener something changed.
+  source.addEventListener('resync', () => {
+    for (const f of listeners) {
+      try { f({ resync: true }); } catch (e) { console.error(e); }
+    }
+  });
   source.addEventListener('open', () => setIndicator(true));
   source.addEventListener('error', () => setIndicator(false));
 }

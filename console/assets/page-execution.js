@@ -142,5 +142,5 @@ export async function render(main, [id]) {
   window.sluiceRenderMs = took;
 
   const live = throttle(() => refresh().catch(() => {}), 300);
-  onExecution((u) => { if (u.executionId === id) live(); });
+  onExecution((u) => { if (u.resync || u.executionId === id) live(); });
 }

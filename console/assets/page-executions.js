@@ -79,7 +79,7 @@ export async function render(main) {
   await load();
   onExecution(throttle((u) => {
     if (pageNo !== 0) return;
-    if (wfSel.value && u.workflow !== wfSel.value) return;
+    if (!u.resync && wfSel.value && u.workflow !== wfSel.value) return;
     load();
   }, 1000));
 }

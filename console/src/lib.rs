@@ -14,6 +14,7 @@ mod executions;
 mod extract;
 mod graph;
 mod ops;
+mod stream;
 mod tasks;
 mod ui;
 mod workflows;
@@ -90,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/workflows/{name}/graph", get(graph::graph))
         .route("/summary", get(ops::summary))
+        .route("/stream", get(stream::stream))
         .route("/workflows/{name}/executions", post(executions::start))
         .route("/executions", get(executions::list))
         .route("/executions/{id}", get(executions::describe))

@@ -37,3 +37,5 @@ mod runtime;
 
 pub use queries::MAX_PAGE;
 pub use runtime::{Durability, Engine, EngineConfig};
+mod watch;
+pub use watch::ExecutionUpdate;

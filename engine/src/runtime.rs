@@ -111,6 +111,7 @@ struct Inner {
     to_recover: Mutex<Vec<String>>,
     executor: Arc<dyn Executor>,
     runtime: tokio::runtime::Handle,
+    watch: crate::watch::Watch,
 }
 
 /// A handle to the engine; cheap to clone.
@@ -143,6 +144,7 @@ impl Engine {
             to_recover: Mutex::new(to_recover),
             executor,
             runtime: tokio::runtime::Handle::current(),
+            watch: crate::watch::Watch::new(),
         });
         let engine = Engine { inner };
         let writer = engine.clone();
@@ -157,6 +159,11 @@ impl Engine {
 
     pub(crate) fn tree(&self) -> &sled::Tree {
         &self.inner.tree
+    }
+
+    /// Updates of every execution a committed batch changed, for live views.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::ExecutionUpdate> {
+        self.inner.watch.subscribe()
     }
 
     /// True once recovery has re-dispatched every unfinished task.
@@ -338,13 +345,21 @@ impl Engine {
                 apply(&mut machine, cmd, &mut replies);
             }
             let outcome = machine.finish().and_then(|(tx, actions)| {
+                let changed = self
+                    .inner
+                    .watch
+                    .has_subscribers()
+                    .then(|| tx.written_executions());
                 tx.commit()?;
                 self.make_durable(&config)?;
-                Ok(actions)
+                Ok((actions, changed))
             });
             match outcome {
-                Ok(actions) => {
+                Ok((actions, changed)) => {
                     replies.into_iter().for_each(|r| r(None));
+                    if let Some(changed) = changed {
+                        self.inner.watch.publish(&self.inner.tree, changed);
+                    }
                     self.perform(actions);
                 }
                 Err(e) => {

@@ -150,6 +150,18 @@ impl<'t> Tx<'t> {
         Ok(keys.into_iter().collect())
     }
 
+    /// Ids of the executions whose record this batch writes (every history
+    /// event and status change rewrites the record).
+    pub fn written_executions(&self) -> std::collections::BTreeSet<String> {
+        let prefix = keys::execution("");
+        self.writes
+            .keys()
+            .chain(self.pending.keys())
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// Apply every kept write atomically.
     pub fn commit(mut self) -> Result<(), EngineError> {
         self.savepoint();
