@@ -27,6 +27,7 @@ pub use events::{DeadLetter, EventOutcome, EventSink, InboundEvent};
 pub use executor::{Executor, TaskError, TaskInvocation};
 pub use history::HistoryEvent;
 pub use ids::{ExecutionId, TaskToken};
+mod indexes;
 mod machine;
 mod records;
 mod store;

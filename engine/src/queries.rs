@@ -6,7 +6,7 @@ use crate::error::EngineError;
 use crate::history::HistoryEvent;
 use crate::records::{ExecutionRecord, VersionRecord, WorkflowMeta};
 use crate::runtime::Engine;
-use crate::store::{get, keys};
+use crate::store::{get, keys, num};
 
 /// Largest page of executions.
 pub const MAX_PAGE: usize = 1000;
@@ -31,7 +31,9 @@ impl Engine {
         Ok(out)
     }
 
-    /// Executions, newest first. `next_token` is the index key to continue
+    /// Executions, newest first, read from the listing index that matches
+    /// the filter (see `indexes.rs`): a page costs `limit` record reads
+    /// whatever the store holds. `next_token` is the index key to continue
     /// below.
     pub fn list_executions(&self, filter: &ListFilter) -> Result<ExecutionPage, EngineError> {
         let limit = filter.limit.unwrap_or(100);
@@ -40,40 +42,49 @@ impl Engine {
                 "limit must be from 1 to {MAX_PAGE}"
             )));
         }
-        let upper = match &filter.next_token {
-            Some(t) if t.starts_with("i/") => t.clone(),
+        let prefix = keys::index_prefix(filter.workflow.as_deref(), filter.status);
+        let lower = match filter.started_after_ms {
+            Some(ms) => format!("{prefix}{}", num(ms.max(0) as u64)),
+            None => prefix.clone(),
+        };
+        // '~' sorts after every digit, so this is just past every key of the prefix.
+        let mut upper = match filter.started_before_ms {
+            Some(ms) => format!("{prefix}{}", num(ms.max(0) as u64)),
+            None => format!("{prefix}~"),
+        };
+        match &filter.next_token {
+            Some(t) if t.starts_with(&prefix) => upper = upper.min(t.clone()),
             Some(_) => {
                 return Err(EngineError::BadRequest(
-                    "nextToken is not one this server returned".into(),
+                    "nextToken is not one this server returned for these filters; start again without it".into(),
                 ))
             }
-            None => "i0".to_string(), // just past every "i/…" key
-        };
-        let mut executions = Vec::new();
+            None => {}
+        }
+        let mut executions: Vec<(String, Execution)> = Vec::new();
         let mut next_token = None;
-        for item in self.tree().range("i/".as_bytes()..upper.as_bytes()).rev() {
-            let (k, v) = item?;
-            let key = String::from_utf8_lossy(&k).into_owned();
-            if let Some(w) = &filter.workflow {
-                let workflow: String = serde_json::from_slice(&v)?;
-                if &workflow != w {
-                    continue;
-                }
-            }
+        if lower >= upper {
+            return Ok(ExecutionPage {
+                executions: Vec::new(),
+                next_token,
+            });
+        }
+        for key in self
+            .tree()
+            .range(lower.as_bytes()..upper.as_bytes())
+            .keys()
+            .rev()
+        {
+            let key = String::from_utf8_lossy(&key?).into_owned();
             let Some(id) = key.rsplit('/').next() else {
                 continue;
             };
             let Ok(execution) = self.execution(id) else {
                 continue;
             };
-            if filter.status.is_some_and(|s| s != execution.status) {
-                continue;
-            }
             if executions.len() == limit {
                 // The next page continues below the last entry of this one.
-                next_token = executions
-                    .last()
-                    .map(|(k, _): &(String, Execution)| k.clone());
+                next_token = executions.last().map(|(k, _)| k.clone());
                 break;
             }
             executions.push((key, execution));

@@ -129,6 +129,7 @@ impl Engine {
         })?;
         let db = sled::Config::new().path(&config.data_dir).open()?;
         let tree = db.open_tree("sluice")?;
+        crate::indexes::backfill(&tree)?;
         let mut to_recover = Vec::new();
         for key in tree.scan_prefix(b"r/").keys() {
             to_recover.push(String::from_utf8_lossy(&key?[2..]).into_owned());

@@ -14,6 +14,10 @@
 //! | `k/` | task token | [`TokenRecord`] |
 //! | `r/` | execution id | running marker (recovery) |
 //! | `i/` | start ms `/` execution id | listing index, newest last |
+//! | `s/` | status `/` start ms `/` execution id | listing index by status |
+//! | `x/` | workflow `/` start ms `/` execution id | listing index by workflow |
+//! | `y/` | workflow `/` status `/` start ms `/` execution id | by workflow and status |
+//! | `m/` | name | store metadata (`m/indexes`: the `s/ x/ y/` indexes are complete) |
 //!
 //! Only the engine's single writer writes; readers read sled directly. The
 //! writer stages its writes in a [`Tx`] overlay (reads see them) and applies
@@ -67,6 +71,19 @@ pub(crate) mod keys {
     pub fn index(started_ms: i64, id: &str) -> String {
         format!("i/{}/{id}", num(started_ms.max(0) as u64))
     }
+    /// The listing prefix for these filters; keys go on with `ms/id`.
+    pub fn index_prefix(workflow: Option<&str>, status: Option<crate::api::Status>) -> String {
+        match (workflow, status) {
+            (None, None) => "i/".to_string(),
+            (None, Some(s)) => format!("s/{s}/"),
+            (Some(w), None) => format!("x/{w}/"),
+            (Some(w), Some(s)) => format!("y/{w}/{s}/"),
+        }
+    }
+    pub fn index_key(prefix: &str, started_ms: i64, id: &str) -> String {
+        format!("{prefix}{}/{id}", num(started_ms.max(0) as u64))
+    }
+    pub const INDEXES_DONE: &str = "m/indexes";
 }
 
 /// Read a JSON record straight from the tree.
