@@ -94,6 +94,22 @@ pub struct ListParams {
     status: Option<String>,
     limit: Option<String>,
     next_token: Option<String>,
+    started_after: Option<String>,
+    started_before: Option<String>,
+}
+
+/// A time as RFC 3339 or milliseconds since the epoch.
+fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    sluice_dsl::timestamp::parse(text)
+        .map(|t| t.timestamp_millis())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{field} must be an RFC 3339 time (2024-05-01T12:00:00Z) or milliseconds since the epoch, not '{text}'"
+            ))
+        })
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -118,16 +134,21 @@ impl ListParams {
                     })
             })
             .transpose()?;
+        let time = |field: &str, v: Option<String>| {
+            non_empty(v).map(|t| parse_time(field, &t)).transpose()
+        };
         Ok(ListFilter {
             workflow: non_empty(self.workflow),
             status,
             limit,
             next_token: non_empty(self.next_token),
+            started_after_ms: time("startedAfter", self.started_after)?,
+            started_before_ms: time("startedBefore", self.started_before)?,
         })
     }
 }
 
-/// `GET /api/v1/executions?workflow=&status=&limit=&nextToken=`:
+/// `GET /api/v1/executions?workflow=&status=&startedAfter=&startedBefore=&limit=&nextToken=`:
 /// `{"executions": […], "nextToken"}`, newest first.
 pub async fn list(
     State(state): State<AppState>,
