@@ -95,6 +95,21 @@ impl Engine {
         })
     }
 
+    /// How many executions match, counted on the listing index (keys only).
+    pub fn count_executions(
+        &self,
+        workflow: Option<&str>,
+        status: Option<crate::api::Status>,
+    ) -> Result<u64, EngineError> {
+        let prefix = keys::index_prefix(workflow, status);
+        let mut n = 0;
+        for k in self.tree().scan_prefix(prefix.as_bytes()).keys() {
+            k?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     pub fn workflow(&self, name: &str) -> Result<Workflow, EngineError> {
         let meta: WorkflowMeta = get(self.tree(), &keys::workflow(name))?
             .ok_or_else(|| EngineError::NotFound(format!("no workflow named '{name}'")))?;
