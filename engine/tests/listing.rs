@@ -174,3 +174,20 @@ async fn a_filtered_listing_pages_with_next_token() {
     let err = engine.list_executions(&wrong).unwrap_err().to_string();
     assert!(err.contains("nextToken"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_raw_history_json_is_the_history_as_the_api_shows_it() {
+    let (engine, _dir) = engine().await;
+    engine
+        .deploy("h", json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "Q"}, "Q": {"Type": "Pass", "End": true}}}))
+        .await
+        .unwrap();
+    let e = start(&engine, "h").await;
+    let id = e.execution_id.as_str();
+    engine.wait(id, Duration::from_secs(10)).await.unwrap();
+    let raw: Value = serde_json::from_slice(&engine.history_json(id).unwrap()).unwrap();
+    let parsed = json!({"events": engine.history(id).unwrap()});
+    assert_eq!(raw, parsed);
+    assert_eq!(raw["events"].as_array().unwrap().len(), 6);
+    assert!(engine.history_json("nope").is_err());
+}
