@@ -2,7 +2,7 @@
 //! describe, history, stop and redrive.
 
 use axum::extract::State;
-use axum::http::header::LOCATION;
+use axum::http::header::{CONTENT_TYPE, LOCATION};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -174,8 +174,8 @@ pub async fn history(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let engine = state.engine.clone();
-    let events = blocking(move || engine.history(&id)).await?;
-    Ok(Json(json!({ "events": events })).into_response())
+    let body = blocking(move || engine.history_json(&id)).await?;
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// The optional body of `POST /api/v1/executions/{id}/stop`.
