@@ -41,7 +41,7 @@ async fn fill(engine: &Engine, total: usize) {
     let mut running = tokio::task::JoinSet::new();
     while next < total || !running.is_empty() {
         while next < total && running.len() < CONCURRENCY {
-            let workflow = if next % 100 == 0 {
+            let workflow = if next.is_multiple_of(100) {
                 "flaky".to_string()
             } else {
                 format!("ok-{}", next % 9)
