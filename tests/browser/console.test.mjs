@@ -78,6 +78,18 @@ try {
   assert.ok(rows.length >= 1 && rows.every((r) => r.includes('FAILED')), `only failed rows: ${rows}`);
   await shot(page, '5-executions');
 
+  // 7. Live: an execution started elsewhere appears without a reload.
+  await page.goto(`${base}/executions`);
+  await page.locator('#executions').waitFor();
+  await page.locator('#live[data-live="on"]').waitFor();
+  const res = await fetch(`${base}/api/v1/workflows/checkout/executions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { order: 'live' } }),
+  });
+  assert.equal(res.status, 201);
+  const { executionId } = await res.json();
+  await page.locator(`#executions a[href="/executions/${executionId}"]`).waitFor({ timeout: 10000 });
+  await shot(page, '6-live-executions', false);
+
   assert.deepEqual(problems, [], 'no script errors on any page');
   console.log('console browser test passed');
 } finally {
