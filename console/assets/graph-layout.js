@@ -199,11 +199,16 @@ function crossings(layers, adj) {
   for (let l = 0; l + 1 < layers.length; l++) {
     const segs = [];
     for (const u of layers[l]) for (const v of adj.down.get(u)) segs.push([pos.get(u), pos.get(v)]);
+    // Crossings = inversions of the lower ends once sorted by the upper
+    // ends, counted with a Fenwick tree (E log V rather than E²).
     segs.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const size = layers[l + 1].length + 1;
+    const tree = new Array(size + 1).fill(0);
     for (let i = 0; i < segs.length; i++) {
-      for (let j = i + 1; j < segs.length; j++) {
-        if (segs[j][0] > segs[i][0] && segs[j][1] < segs[i][1]) total++;
-      }
+      let above = 0;
+      for (let k = segs[i][1] + 1; k > 0; k -= k & -k) above += tree[k];
+      total += i - above;
+      for (let k = segs[i][1] + 1; k <= size; k += k & -k) tree[k]++;
     }
   }
   return total;

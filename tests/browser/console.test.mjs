@@ -61,7 +61,11 @@ try {
     + `rendered ${timing.ms.toFixed(1)} ms after the page script started, `
     + `${timing.sinceNavigation.toFixed(1)} ms after navigation `
     + `(fetch ${timing.fetchMs.toFixed(1)}, graph ${timing.graphMs.toFixed(1)}, rest ${timing.pageMs.toFixed(1)})`);
-  assert.ok(timing.sinceNavigation < 1000, `rendered in ${timing.sinceNavigation} ms, not under 1 s`);
+  // Printed always; asserted only when asked (SLUICE_PERF_ASSERT=1), as the
+  // house rule keeps speed out of pass/fail on a shared CI machine.
+  if (process.env.SLUICE_PERF_ASSERT === '1') {
+    assert.ok(timing.sinceNavigation < 1000, `rendered in ${timing.sinceNavigation} ms, not under 1 s`);
+  }
   await shot(page, '3-200-states', false);
 
   // 5. The workflow page draws the same graph beside its JSON.
