@@ -18,6 +18,20 @@ function perFunction(samples) {
   return by;
 }
 
+/** The definition and, when the server keeps them, its recent logs. */
+function details(f) {
+  const logs = h('pre', { class: 'json' }, '…');
+  const d = h('details', {}, h('summary', {}, f.name), json(f), h('h2', {}, 'Recent logs'), logs);
+  d.addEventListener('toggle', async () => {
+    if (!d.open) return;
+    const r = await getOptional(`/api/v1/functions/${encodeURIComponent(f.name)}/logs`).catch(() => null);
+    const lines = r == null ? null : Array.isArray(r) ? r : r.logs || r.lines || [];
+    logs.textContent = lines == null ? 'This server keeps no function logs.'
+      : lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') || '(none)';
+  });
+  return d;
+}
+
 export async function render(main) {
   const list = await getOptional('/api/v1/functions');
   if (list == null) {
@@ -30,7 +44,7 @@ export async function render(main) {
   const cols = [...new Set([...stats.values()].flatMap((m) => [...m.keys()]))].sort();
   main.replaceChildren(h('h1', {}, 'Functions'),
     functions.length ? section('Deployed functions', table(['Name', 'Runtime', 'Memory', 'Timeout', ...cols],
-      functions.map((f) => [h('details', {}, h('summary', {}, f.name), json(f)), f.runtime || '', f.memoryMb ? `${f.memoryMb} MB` : '',
+      functions.map((f) => [details(f), f.runtime || '', f.memoryMb ? `${f.memoryMb} MB` : '',
         f.timeoutSeconds ? `${f.timeoutSeconds} s` : '',
         ...cols.map((c) => { const v = stats.get(f.name)?.get(c); return v == null ? '' : String(Math.round(v * 1000) / 1000); })])))
       : h('p', { class: 'muted' }, 'No functions deployed.'));

@@ -94,6 +94,14 @@ try {
   await page.locator(`#executions a[href="/executions/${executionId}"]`).waitFor({ timeout: 10000 });
   await shot(page, '6-live-executions', false);
 
+  // 8. The other pages load without script errors (their APIs may not exist yet).
+  for (const [path, ready] of [['/functions', 'main h1'], ['/sources', '#event-json'], ['/workflows', 'main table'],
+    ['/login', '#token']]) {
+    await page.goto(`${base}${path}`);
+    await page.locator(ready).first().waitFor();
+  }
+  await shot(page, '7-login', false);
+
   assert.deepEqual(problems, [], 'no script errors on any page');
   console.log('console browser test passed');
 } finally {
