@@ -2,11 +2,12 @@
 //! into the binary (`include_str!`), so it works offline with no CDN. Every
 //! console path answers the same `index.html`; `app.js` picks the page.
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::AppState;
 
 /// Console paths that answer `index.html` (DESIGN.md fixes `/`,
 /// `/workflows/{name}` and `/executions/{id}`).
@@ -84,15 +85,21 @@ const JS: &str = "text/javascript";
 /// Scripts only from this origin; nothing inline, no eval.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
 
-/// Any console page.
-pub async fn page() -> Response {
+/// Any console page; `<body data-auth="on">` when sign-in is required
+/// (the log-out button shows only then).
+pub async fn page(State(state): State<AppState>) -> Response {
+    let html = if state.auth.is_some() {
+        INDEX.replacen("<body>", "<body data-auth=\"on\">", 1)
+    } else {
+        INDEX.to_string()
+    };
     (
         [
             (CONTENT_TYPE, "text/html; charset=utf-8"),
             (CACHE_CONTROL, "no-cache"),
             (axum::http::header::CONTENT_SECURITY_POLICY, CSP),
         ],
-        INDEX,
+        html,
     )
         .into_response()
 }

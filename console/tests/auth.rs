@@ -212,6 +212,23 @@ async fn the_login_trades_a_token_for_a_cookie_that_opens_pages_and_the_api() {
         "{cookie}"
     );
     let pair = cookie.split(';').next().unwrap().to_string();
+    let page = app
+        .clone()
+        .oneshot(
+            Request::get("/")
+                .header(header::COOKIE, &pair)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let html = axum::body::to_bytes(page.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&html).contains("<body data-auth=\"on\">"),
+        "the page offers to log out"
+    );
     for uri in ["/", "/api/v1/workflows"] {
         let res = app
             .clone()
