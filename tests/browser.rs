@@ -32,7 +32,7 @@ fn agent() -> ureq::Agent {
 }
 
 impl Server {
-    fn start(dir: &Path) -> Server {
+    fn start(dir: &Path, extra: &[&str]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -50,6 +50,7 @@ impl Server {
             .arg(dir.join("data"))
             .args(["--listen", &format!("127.0.0.1:{port}"), "--functions"])
             .arg(&functions)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -256,7 +257,7 @@ fn the_graph_layout_places_every_state_without_overlaps() {
 #[test]
 fn the_console_shows_a_failed_execution_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Server::start(dir.path(), &[]);
     server.deploy("checkout", checkout());
     let failed = server.run("checkout", json!({"order": "o-1"}));
     assert_eq!(failed["status"], "FAILED", "{failed}");
@@ -287,7 +288,7 @@ fn the_console_shows_a_failed_execution_in_a_real_browser() {
 #[test]
 fn a_test_event_sent_from_the_console_starts_an_execution_seen_live() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Server::start(dir.path(), &[]);
     server.deploy(
         "on-order",
         json!({"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 2, "Next": "Done"}, "Done": {"Type": "Succeed"}}}),
@@ -308,5 +309,24 @@ fn a_test_event_sent_from_the_console_starts_an_execution_seen_live() {
             ("SLUICE_URL", server.base.clone()),
             ("EVENT_TYPE", "browser.order".into()),
         ],
+    );
+}
+
+/// With --auth the console sends the browser to the login page, and the
+/// token typed there opens the page it came from (cookie session).
+#[test]
+fn the_console_signs_in_with_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.json");
+    let token = "browser-admin-0123456789";
+    std::fs::write(
+        &tokens,
+        json!({"tokens": [{"name": "ops", "role": "admin", "token": token}]}).to_string(),
+    )
+    .unwrap();
+    let server = Server::start(dir.path(), &["--auth", tokens.to_str().unwrap()]);
+    node_script(
+        "login.test.mjs",
+        &[("SLUICE_URL", server.base.clone()), ("TOKEN", token.into())],
     );
 }
