@@ -206,7 +206,7 @@ fn big() -> (Value, Vec<String>) {
 fn node_script(script: &str, envs: &[(&str, String)]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let browser_dir = root.join("tests/browser");
-    if script != "layout.test.mjs" {
+    if !matches!(script, "layout.test.mjs" | "exec-model.test.mjs") {
         needs_browser(&browser_dir);
     }
     run_node(root, &browser_dir, script, envs);
@@ -252,6 +252,13 @@ fn run_node(root: &Path, browser_dir: &Path, script: &str, envs: &[(&str, String
 #[test]
 fn the_graph_layout_places_every_state_without_overlaps() {
     node_script("layout.test.mjs", &[]);
+}
+
+/// The colour of each state from its history (retried, caught, failed,
+/// running, not reached), in node.
+#[test]
+fn each_state_is_coloured_by_what_its_history_says() {
+    node_script("exec-model.test.mjs", &[]);
 }
 
 #[test]
