@@ -1,7 +1,6 @@
 //! With `--auth`: nothing but the login page, static assets and /healthz
 //! answers without a token; read-only tokens cannot change anything.
 
-#[allow(dead_code)] // shared helpers; this file uses some
 mod support;
 
 use axum::body::Body;
@@ -45,6 +44,9 @@ fn routes(id: &str) -> Vec<(Method, String)> {
         post("/api/v1/tasks/tok/success"),
         post("/api/v1/tasks/tok/failure"),
         post("/api/v1/tasks/tok/heartbeat"),
+        (Method::PUT, "/api/v1/workflows/w/aliases/live".into()),
+        (Method::DELETE, format!("/api/v1/executions/{id}")),
+        (Method::DELETE, "/api/v1/workflows/w".into()),
         get("/api/v1/summary"),
         get("/api/v1/stream"),
         get("/metrics"),

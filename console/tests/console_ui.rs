@@ -1,7 +1,6 @@
 //! The web console's routes: pages and assets served from the binary, the
 //! graph and summary the pages draw, and the live stream.
 
-#[allow(dead_code)] // shared helpers; this file uses some
 mod support;
 
 use axum::body::Body;

@@ -51,6 +51,23 @@ pub(crate) fn update(
     Ok(())
 }
 
+/// Stage the removal of the index keys of a deleted execution whose
+/// committed status was `committed` (`None`: never committed, so no keys).
+pub(crate) fn remove(tx: &mut Tx<'_>, rec: &ExecutionRecord, committed: Option<Status>) {
+    let Some(status) = committed else {
+        return;
+    };
+    for k in status_keys(rec, status) {
+        tx.remove(k);
+    }
+    let w = rec.execution.workflow.as_str();
+    tx.remove(keys::index_key(
+        &keys::index_prefix(Some(w), None),
+        rec.started_ms,
+        rec.execution.execution_id.as_str(),
+    ));
+}
+
 /// Fill the indexes of a store written before they existed (once).
 pub(crate) fn backfill(tree: &sled::Tree) -> Result<(), EngineError> {
     if tree.contains_key(keys::INDEXES_DONE)? {

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{broadcast, mpsc, oneshot, Notify};
 
-use crate::api::{Execution, StartRequest, WorkflowVersion};
+use crate::api::{AliasRoute, Execution, StartRequest, WorkflowVersion};
+use crate::catalog::{Document, DocumentChange};
 use crate::error::EngineError;
 use crate::executor::{Executor, TaskError};
 use crate::machine::{Action, CallbackOutcome, Definitions, Limits, Machine};
@@ -28,6 +29,11 @@ pub enum Durability {
     Power,
 }
 
+/// sled's page cache unless configured: enough for the working set of
+/// thousands of running executions, small enough that 100,000 parked ones
+/// fit in 500 MB.
+pub const DEFAULT_CACHE_BYTES: u64 = 128 * 1024 * 1024;
+
 /// How to open the engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -37,6 +43,9 @@ pub struct EngineConfig {
     pub limits: Limits,
     /// Most commands applied in one batch (one flush).
     pub max_batch: usize,
+    /// sled's page cache, in bytes. sled's own default (1 GiB) lets memory
+    /// grow with the store; reads past the cache go to the OS page cache.
+    pub cache_bytes: u64,
 }
 
 impl EngineConfig {
@@ -46,6 +55,7 @@ impl EngineConfig {
             durability: Durability::default(),
             limits: Limits::default(),
             max_batch: 1024,
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -97,6 +107,45 @@ enum Command {
         execution: String,
         frame: u64,
     },
+    PutAlias {
+        workflow: String,
+        alias: String,
+        routes: Vec<AliasRoute>,
+        reply: Reply<()>,
+    },
+    DeleteAlias {
+        workflow: String,
+        alias: String,
+        reply: Reply<bool>,
+    },
+    DeleteWorkflow {
+        workflow: String,
+        reply: Reply<()>,
+    },
+    DeleteExecution {
+        execution: String,
+        reply: Reply<()>,
+    },
+    PutDocument {
+        kind: String,
+        name: String,
+        body: Value,
+        changes: broadcast::Sender<DocumentChange>,
+        reply: Reply<Document>,
+    },
+    DeleteDocument {
+        kind: String,
+        name: String,
+        changes: broadcast::Sender<DocumentChange>,
+        reply: Reply<bool>,
+    },
+    PutDocumentAlias {
+        kind: String,
+        name: String,
+        alias: String,
+        version: u64,
+        reply: Reply<()>,
+    },
 }
 
 struct Inner {
@@ -112,6 +161,8 @@ struct Inner {
     executor: Arc<dyn Executor>,
     runtime: tokio::runtime::Handle,
     watch: crate::watch::Watch,
+    /// Catalog changes, sent once durable.
+    documents: broadcast::Sender<DocumentChange>,
 }
 
 /// A handle to the engine; cheap to clone.
@@ -127,7 +178,10 @@ impl Engine {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             EngineError::Storage(format!("cannot create {}: {e}", config.data_dir.display()))
         })?;
-        let db = sled::Config::new().path(&config.data_dir).open()?;
+        let db = sled::Config::new()
+            .path(&config.data_dir)
+            .cache_capacity(config.cache_bytes)
+            .open()?;
         let tree = db.open_tree("sluice")?;
         crate::indexes::backfill(&tree)?;
         let mut to_recover = Vec::new();
@@ -146,6 +200,7 @@ impl Engine {
             executor,
             runtime: tokio::runtime::Handle::current(),
             watch: crate::watch::Watch::new(),
+            documents: broadcast::channel(1024).0,
         });
         let engine = Engine { inner };
         let writer = engine.clone();
@@ -165,6 +220,105 @@ impl Engine {
     /// Updates of every execution a committed batch changed, for live views.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::ExecutionUpdate> {
         self.inner.watch.subscribe()
+    }
+
+    pub(crate) fn document_changes(&self) -> &broadcast::Sender<DocumentChange> {
+        &self.inner.documents
+    }
+
+    /// Create or replace `alias` of `workflow`: one or two routes whose
+    /// weights (percent) add up to 100. Starts of `NAME:ALIAS` pick a route.
+    pub async fn put_alias(
+        &self,
+        workflow: &str,
+        alias: &str,
+        routes: Vec<AliasRoute>,
+    ) -> Result<(), EngineError> {
+        self.call(|reply| Command::PutAlias {
+            workflow: workflow.to_string(),
+            alias: alias.to_string(),
+            routes,
+            reply,
+        })
+        .await
+    }
+
+    /// False when the workflow has no such alias.
+    pub async fn delete_alias(&self, workflow: &str, alias: &str) -> Result<bool, EngineError> {
+        self.call(|reply| Command::DeleteAlias {
+            workflow: workflow.to_string(),
+            alias: alias.to_string(),
+            reply,
+        })
+        .await
+    }
+
+    /// Delete a workflow, its versions and aliases; a conflict while any of
+    /// its executions is RUNNING. Its executions stay readable.
+    pub async fn delete_workflow(&self, workflow: &str) -> Result<(), EngineError> {
+        self.call(|reply| Command::DeleteWorkflow {
+            workflow: workflow.to_string(),
+            reply,
+        })
+        .await
+    }
+
+    /// Delete an execution that has ended, with its history.
+    pub async fn delete_execution(&self, id: &str) -> Result<(), EngineError> {
+        self.call(|reply| Command::DeleteExecution {
+            execution: id.to_string(),
+            reply,
+        })
+        .await
+    }
+
+    /// Store `body` as the next version of the `kind` document `name`; the
+    /// same body as the latest version returns that version unchanged.
+    pub async fn put_document(
+        &self,
+        kind: &str,
+        name: &str,
+        body: Value,
+    ) -> Result<Document, EngineError> {
+        let changes = self.inner.documents.clone();
+        self.call(|reply| Command::PutDocument {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            body,
+            changes,
+            reply,
+        })
+        .await
+    }
+
+    /// Delete every version and alias; false when there was no such document.
+    pub async fn delete_document(&self, kind: &str, name: &str) -> Result<bool, EngineError> {
+        let changes = self.inner.documents.clone();
+        self.call(|reply| Command::DeleteDocument {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            changes,
+            reply,
+        })
+        .await
+    }
+
+    /// Point `alias` at an existing version.
+    pub async fn put_document_alias(
+        &self,
+        kind: &str,
+        name: &str,
+        alias: &str,
+        version: u64,
+    ) -> Result<(), EngineError> {
+        self.call(|reply| Command::PutDocumentAlias {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            alias: alias.to_string(),
+            version,
+            reply,
+        })
+        .await
     }
 
     /// True once recovery has re-dispatched every unfinished task.
@@ -592,5 +746,89 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
             let r = machine.resume(&execution, frame);
             internal(machine, r)
         }
+        Command::PutAlias {
+            workflow,
+            alias,
+            routes,
+            reply,
+        } => {
+            let r = machine.put_alias(&workflow, &alias, routes);
+            finish(machine, r, reply, replies)
+        }
+        Command::DeleteAlias {
+            workflow,
+            alias,
+            reply,
+        } => {
+            let r = machine.delete_alias(&workflow, &alias);
+            finish(machine, r, reply, replies)
+        }
+        Command::DeleteWorkflow { workflow, reply } => {
+            let r = machine.delete_workflow(&workflow);
+            finish(machine, r, reply, replies)
+        }
+        Command::DeleteExecution { execution, reply } => {
+            let r = machine.delete_execution(&execution);
+            finish(machine, r, reply, replies)
+        }
+        Command::PutDocument {
+            kind,
+            name,
+            body,
+            changes,
+            reply,
+        } => {
+            let r = machine.put_document(&kind, &name, body);
+            if let Ok((doc, true)) = &r {
+                let change = DocumentChange {
+                    kind,
+                    name,
+                    version: Some(doc.version),
+                };
+                announce(replies, changes, change);
+            }
+            finish(machine, r.map(|(doc, _)| doc), reply, replies)
+        }
+        Command::DeleteDocument {
+            kind,
+            name,
+            changes,
+            reply,
+        } => {
+            let r = machine.delete_document(&kind, &name);
+            if let Ok(true) = r {
+                let change = DocumentChange {
+                    kind,
+                    name,
+                    version: None,
+                };
+                announce(replies, changes, change);
+            }
+            finish(machine, r, reply, replies)
+        }
+        Command::PutDocumentAlias {
+            kind,
+            name,
+            alias,
+            version,
+            reply,
+        } => {
+            let r = machine.put_document_alias(&kind, &name, &alias, version);
+            finish(machine, r, reply, replies)
+        }
     }
+}
+
+/// Announce a catalog change once its batch is durable.
+fn announce(
+    replies: &mut Vec<Deferred>,
+    changes: broadcast::Sender<DocumentChange>,
+    change: DocumentChange,
+) {
+    replies.push(Box::new(move |batch_error| {
+        if batch_error.is_none() {
+            // No receiver is fine: nobody watches this kind yet.
+            let _ = changes.send(change);
+        }
+    }));
 }

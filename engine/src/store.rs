@@ -18,6 +18,8 @@
 //! | `x/` | workflow `/` start ms `/` execution id | listing index by workflow |
 //! | `y/` | workflow `/` status `/` start ms `/` execution id | by workflow and status |
 //! | `m/` | name | store metadata (`m/indexes`: the `s/ x/ y/` indexes are complete) |
+//! | `c/` | kind `/` name | [`DocumentMeta`](crate::catalog::DocumentMeta) (catalog) |
+//! | `cv/` | kind `/` name `/` version (20 digits) | [`Document`](crate::catalog::Document) |
 //!
 //! Only the engine's single writer writes; readers read sled directly. The
 //! writer stages its writes in a [`Tx`] overlay (reads see them) and applies
@@ -84,6 +86,18 @@ pub(crate) mod keys {
         format!("{prefix}{}/{id}", num(started_ms.max(0) as u64))
     }
     pub const INDEXES_DONE: &str = "m/indexes";
+    pub fn document(kind: &str, name: &str) -> String {
+        format!("c/{kind}/{name}")
+    }
+    pub fn document_prefix(kind: &str) -> String {
+        format!("c/{kind}/")
+    }
+    pub fn document_version(kind: &str, name: &str, version: u64) -> String {
+        format!("cv/{kind}/{name}/{}", num(version))
+    }
+    pub fn document_version_prefix(kind: &str, name: &str) -> String {
+        format!("cv/{kind}/{name}/")
+    }
 }
 
 /// Read a JSON record straight from the tree.

@@ -191,3 +191,37 @@ async fn the_raw_history_json_is_the_history_as_the_api_shows_it() {
     assert_eq!(raw["events"].as_array().unwrap().len(), 6);
     assert!(engine.history_json("nope").is_err());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_execution_leaves_every_listing_index() {
+    let (engine, _dir) = engine().await;
+    engine
+        .deploy(
+            "d",
+            json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}),
+        )
+        .await
+        .unwrap();
+    let gone = start(&engine, "d").await;
+    let kept = start(&engine, "d").await;
+    for e in [&gone, &kept] {
+        engine
+            .wait(e.execution_id.as_str(), Duration::from_secs(10))
+            .await
+            .unwrap();
+    }
+    engine
+        .delete_execution(gone.execution_id.as_str())
+        .await
+        .unwrap();
+    let kept_id = vec![kept.execution_id.to_string()];
+    assert_eq!(ids(&engine, by(None, None)), kept_id);
+    assert_eq!(ids(&engine, by(Some("d"), None)), kept_id);
+    assert_eq!(ids(&engine, by(None, Some(Status::Failed))), kept_id);
+    assert_eq!(ids(&engine, by(Some("d"), Some(Status::Failed))), kept_id);
+    assert_eq!(engine.count_executions(Some("d"), None).unwrap(), 1);
+    assert_eq!(
+        engine.count_executions(None, Some(Status::Failed)).unwrap(),
+        1
+    );
+}
