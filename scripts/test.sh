@@ -49,6 +49,26 @@ ensure_python() {
     fi
 }
 
+ensure_chromium() {
+    # The console's browser tests (tests/browser.rs) drive Debian's chromium.
+    if [ ! -x /usr/bin/chromium ]; then
+        section "chromium"
+        apt-get update -qq && apt-get install -y -qq chromium
+    fi
+}
+
+ensure_playwright() {
+    # playwright-core (npm, pinned by tests/browser/package-lock.json) drives it.
+    if ! command -v npm >/dev/null 2>&1; then
+        section "node and npm"
+        apt-get update -qq && apt-get install -y -qq nodejs npm
+    fi
+    if [ ! -d tests/browser/node_modules/playwright-core ]; then
+        section "npm ci (tests/browser)"
+        (cd tests/browser && npm ci --no-audit --no-fund)
+    fi
+}
+
 # --- checks -----------------------------------------------------------------
 
 check_format() {
@@ -78,6 +98,8 @@ check_benches_compile() {
 main() {
     ensure_toolchain
     ensure_python
+    ensure_chromium
+    ensure_playwright
     check_format
     check_clippy
     run_tests

@@ -15,6 +15,9 @@ pub struct Remote {
         env = "SLUICE_SERVER"
     )]
     pub server: String,
+    /// The API token when the server runs with `--auth`.
+    #[arg(long, global = true, env = "SLUICE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Print the server's JSON instead of a human summary.
     #[arg(long, global = true)]
     pub json: bool,
@@ -43,15 +46,19 @@ impl Remote {
     pub fn request(&self, method: &str, path: &str, body: Option<String>) -> Result<Answer> {
         let url = self.url(path);
         let agent = self.agent();
+        let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let auth = bearer.as_deref().unwrap_or("");
         let sent = match (method, body) {
-            ("GET", _) => agent.get(&url).call(),
-            ("DELETE", _) => agent.delete(&url).call(),
+            ("GET", _) => agent.get(&url).header("authorization", auth).call(),
+            ("DELETE", _) => agent.delete(&url).header("authorization", auth).call(),
             ("PUT", b) => agent
                 .put(&url)
+                .header("authorization", auth)
                 .header("content-type", "application/json")
                 .send(b.unwrap_or_default()),
             (_, b) => agent
                 .post(&url)
+                .header("authorization", auth)
                 .header("content-type", "application/json")
                 .send(b.unwrap_or_else(|| "{}".into())),
         };

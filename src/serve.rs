@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sluice_console::AppState;
+use sluice_console::{AppState, Auth};
 use sluice_engine::{Durability, Engine, EngineConfig};
 
 use crate::local::Functions;
@@ -32,11 +32,15 @@ pub struct ServeArgs {
     /// use a folder at a time.
     #[arg(long, value_name = "DIR", default_value = "./sluice-data")]
     data: PathBuf,
-    /// The address of the REST API. There is no authentication yet: keep
-    /// it on a loopback address (127.0.0.1, [::1]) or behind a proxy that
-    /// checks who calls.
+    /// The address of the REST API and the console. Without --auth only a
+    /// loopback address (127.0.0.1, [::1], localhost) is accepted.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// A JSON file of API tokens with roles, which turns on authentication
+    /// for the API (bearer tokens) and the console (login):
+    /// {"tokens": [{"name": "ops", "role": "admin"|"read", "token": "…"}]}.
+    #[arg(long, value_name = "FILE")]
+    auth: Option<PathBuf>,
     /// When a change counts as stored, before it is acknowledged.
     #[arg(long, value_enum, default_value_t = DurabilityArg::Power)]
     durability: DurabilityArg,
@@ -105,6 +109,19 @@ pub fn run(args: ServeArgs) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
+    let auth = match &args.auth {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the auth file {}", file.display()))?;
+            let auth =
+                Auth::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            Some(auth)
+        }
+        None => None,
+    };
+    if auth.is_none() {
+        refuse_exposed(&args.listen).await?;
+    }
     let functions = match &args.functions {
         Some(dir) => Functions::load(dir)?,
         None => Functions::default(),
@@ -118,7 +135,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
-    warn_if_exposed(address);
+    if auth.is_some() {
+        tracing::info!("authentication on: the API needs a token, the console a login");
+    } else {
+        tracing::warn!(
+            %address,
+            "no --auth: listening on loopback only, and anyone on this machine can use the API and the console"
+        );
+    }
     let (router, ready) = starting::gate();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(async move {
@@ -157,7 +181,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
             return Ok(());
         }
     };
-    let state = AppState::new(engine.clone());
+    let state = match auth {
+        Some(auth) => AppState::new(engine.clone()).with_auth(auth),
+        None => AppState::new(engine.clone()),
+    };
     // Only this task sets the cell.
     let _ = ready.set(sluice_console::app(state.clone()));
 
@@ -193,13 +220,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-fn warn_if_exposed(address: SocketAddr) {
-    if !address.ip().is_loopback() {
-        tracing::warn!(
-            %address,
-            "listening on a non-loopback address: the API has no authentication yet, so anyone who can reach it can deploy and run workflows"
+/// Without --auth the server must not be reachable from other machines.
+async fn refuse_exposed(listen: &str) -> Result<()> {
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host(listen)
+        .await
+        .with_context(|| format!("cannot resolve --listen {listen}"))?
+        .collect();
+    if let Some(open) = addresses.iter().find(|a| !a.ip().is_loopback()) {
+        anyhow::bail!(
+            "refusing to listen on {open} without --auth: anyone who can reach it could deploy and run workflows. \
+             Pass --auth FILE (API tokens with roles) or listen on a loopback address such as 127.0.0.1:8080"
         );
     }
+    Ok(())
 }
 
 /// Resolves with the name of the first SIGINT (Ctrl-C) or SIGTERM.

@@ -2,7 +2,7 @@
 //! describe, history, stop and redrive.
 
 use axum::extract::State;
-use axum::http::header::LOCATION;
+use axum::http::header::{CONTENT_TYPE, LOCATION};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -94,6 +94,22 @@ pub struct ListParams {
     status: Option<String>,
     limit: Option<String>,
     next_token: Option<String>,
+    started_after: Option<String>,
+    started_before: Option<String>,
+}
+
+/// A time as RFC 3339 or milliseconds since the epoch.
+fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    sluice_dsl::timestamp::parse(text)
+        .map(|t| t.timestamp_millis())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{field} must be an RFC 3339 time (2024-05-01T12:00:00Z) or milliseconds since the epoch, not '{text}'"
+            ))
+        })
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -118,16 +134,21 @@ impl ListParams {
                     })
             })
             .transpose()?;
+        let time = |field: &str, v: Option<String>| {
+            non_empty(v).map(|t| parse_time(field, &t)).transpose()
+        };
         Ok(ListFilter {
             workflow: non_empty(self.workflow),
             status,
             limit,
             next_token: non_empty(self.next_token),
+            started_after_ms: time("startedAfter", self.started_after)?,
+            started_before_ms: time("startedBefore", self.started_before)?,
         })
     }
 }
 
-/// `GET /api/v1/executions?workflow=&status=&limit=&nextToken=`:
+/// `GET /api/v1/executions?workflow=&status=&startedAfter=&startedBefore=&limit=&nextToken=`:
 /// `{"executions": […], "nextToken"}`, newest first.
 pub async fn list(
     State(state): State<AppState>,
@@ -153,8 +174,8 @@ pub async fn history(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let engine = state.engine.clone();
-    let events = blocking(move || engine.history(&id)).await?;
-    Ok(Json(json!({ "events": events })).into_response())
+    let body = blocking(move || engine.history_json(&id)).await?;
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// The optional body of `POST /api/v1/executions/{id}/stop`.

@@ -9,13 +9,18 @@
 //! Every failure answers with one JSON shape, `{"code", "message",
 //! "details"}` ([`ApiError`]).
 
+mod auth;
 mod error;
 mod executions;
 mod extract;
+mod graph;
 mod ops;
+mod stream;
 mod tasks;
+mod ui;
 mod workflows;
 
+pub use auth::{Auth, Role};
 pub use error::{codes, ApiError};
 
 use axum::extract::DefaultBodyLimit;
@@ -43,6 +48,8 @@ pub struct AppState {
     shutdown: watch::Receiver<bool>,
     shutdown_tx: Arc<watch::Sender<bool>>,
     pub(crate) metrics: Arc<ops::MetricsCache>,
+    /// Tokens and roles when the server runs with `--auth`; `None`: open.
+    pub(crate) auth: Option<Arc<Auth>>,
 }
 
 impl AppState {
@@ -53,7 +60,15 @@ impl AppState {
             shutdown: rx,
             shutdown_tx: Arc::new(tx),
             metrics: Arc::new(ops::MetricsCache::default()),
+            auth: None,
         }
+    }
+
+    /// Require tokens (see [`Auth`]) on every route but the login page,
+    /// the static assets and `/healthz`.
+    pub fn with_auth(mut self, auth: Auth) -> Self {
+        self.auth = Some(Arc::new(auth));
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -92,6 +107,9 @@ pub fn app(state: AppState) -> Router {
             "/workflows/{name}/versions/{version}",
             get(workflows::version),
         )
+        .route("/workflows/{name}/graph", get(graph::graph))
+        .route("/summary", get(ops::summary))
+        .route("/stream", get(stream::stream))
         .route("/workflows/{name}/executions", post(executions::start))
         .route("/executions", get(executions::list))
         .route(
@@ -104,13 +122,24 @@ pub fn app(state: AppState) -> Router {
         .route("/tasks/{token}/success", post(tasks::success))
         .route("/tasks/{token}/failure", post(tasks::failure))
         .route("/tasks/{token}/heartbeat", post(tasks::heartbeat));
-    Router::new()
+    let mut router = Router::new()
         .nest("/api/v1", api)
+        .route("/ui/{file}", get(ui::asset))
+        .route("/login", post(auth::login))
+        .route("/logout", post(auth::logout));
+    for page in ui::PAGES {
+        router = router.route(page, get(ui::page));
+    }
+    router
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require,
+        ))
         .with_state(state)
 }
 

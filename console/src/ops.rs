@@ -12,7 +12,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use sluice_engine::{Engine, EngineError, ListFilter, Status, MAX_PAGE};
+use sluice_engine::{Engine, EngineError, Status};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,7 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
     Json(json!({"status": "ok", "recovered": state.engine.recovered()}))
 }
 
-/// Counting reads every execution record, so a count is reused for this
+/// Counting walks the listing index keys, so a count is reused for this
 /// long: scrapes stay cheap however often they come.
 const COUNT_TTL: Duration = Duration::from_secs(10);
 
@@ -38,11 +38,13 @@ const STATUSES: [Status; 5] = [
     Status::Aborted,
 ];
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Counts {
     /// By the index of the status in [`STATUSES`].
     executions: [u64; 5],
     workflows: u64,
+    /// Failed, timed-out and aborted executions by workflow.
+    failed_by_workflow: std::collections::HashMap<String, u64>,
 }
 
 /// The last store count and when it was taken.
@@ -55,39 +57,37 @@ impl MetricsCache {
     async fn counts(&self, engine: &Engine) -> Result<Counts, ApiError> {
         // Held across the count so that concurrent scrapes share one scan.
         let mut last = self.last.lock().await;
-        if let Some((at, counts)) = *last {
+        if let Some((at, counts)) = &*last {
             if at.elapsed() < COUNT_TTL {
-                return Ok(counts);
+                return Ok(counts.clone());
             }
         }
         let engine = engine.clone();
         let counts = blocking(move || count(&engine)).await?;
-        *last = Some((Instant::now(), counts));
+        *last = Some((Instant::now(), counts.clone()));
         Ok(counts)
     }
 }
 
 fn count(engine: &Engine) -> Result<Counts, EngineError> {
+    let workflows = engine.workflows()?;
     let mut counts = Counts {
-        workflows: engine.workflows()?.len() as u64,
+        workflows: workflows.len() as u64,
         ..Counts::default()
     };
-    let mut filter = ListFilter {
-        limit: Some(MAX_PAGE),
-        ..ListFilter::default()
-    };
-    loop {
-        let page = engine.list_executions(&filter)?;
-        for e in &page.executions {
-            if let Some(i) = STATUSES.iter().position(|s| *s == e.status) {
-                counts.executions[i] += 1;
-            }
+    for (i, s) in STATUSES.iter().enumerate() {
+        counts.executions[i] = engine.count_executions(None, Some(*s))?;
+    }
+    for w in &workflows {
+        let mut failed = 0;
+        for s in [Status::Failed, Status::TimedOut, Status::Aborted] {
+            failed += engine.count_executions(Some(&w.name), Some(s))?;
         }
-        match page.next_token {
-            Some(t) => filter.next_token = Some(t),
-            None => return Ok(counts),
+        if failed > 0 {
+            counts.failed_by_workflow.insert(w.name.clone(), failed);
         }
     }
+    Ok(counts)
 }
 
 /// `GET /metrics`: Prometheus text format 0.0.4.
@@ -131,4 +131,32 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         out,
     )
         .into_response())
+}
+
+/// Most workflows listed as top failing.
+const TOP_FAILING: usize = 10;
+
+/// `GET /api/v1/summary`: what the overview page shows —
+/// `{"executions": {STATUS: n}, "total", "workflows", "topFailing": [{"workflow","failed"}]}`
+/// (recounted at most every 10 seconds, like /metrics).
+pub async fn summary(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let counts = state.metrics.counts(&state.engine).await?;
+    let by_status: serde_json::Map<String, Value> = STATUSES
+        .iter()
+        .zip(counts.executions)
+        .map(|(s, n)| (s.to_string(), json!(n)))
+        .collect();
+    let mut failing: Vec<(&String, &u64)> = counts.failed_by_workflow.iter().collect();
+    failing.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let top: Vec<Value> = failing
+        .into_iter()
+        .take(TOP_FAILING)
+        .map(|(w, n)| json!({"workflow": w, "failed": n}))
+        .collect();
+    Ok(Json(json!({
+        "executions": by_status,
+        "total": counts.executions.iter().sum::<u64>(),
+        "workflows": counts.workflows,
+        "topFailing": top,
+    })))
 }

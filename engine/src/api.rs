@@ -101,6 +101,10 @@ pub struct ListFilter {
     pub limit: Option<usize>,
     /// From the previous page.
     pub next_token: Option<String>,
+    /// Only executions started at or after this time (ms since the epoch).
+    pub started_after_ms: Option<i64>,
+    /// Only executions started before this time (ms since the epoch).
+    pub started_before_ms: Option<i64>,
 }
 
 /// One page of executions.

@@ -29,6 +29,7 @@ pub use events::{DeadLetter, EventOutcome, EventSink, InboundEvent};
 pub use executor::{Executor, TaskError, TaskInvocation};
 pub use history::HistoryEvent;
 pub use ids::{ExecutionId, TaskToken};
+mod indexes;
 mod machine;
 mod records;
 mod store;
@@ -39,3 +40,5 @@ mod runtime;
 
 pub use queries::MAX_PAGE;
 pub use runtime::{Durability, Engine, EngineConfig, DEFAULT_CACHE_BYTES};
+mod watch;
+pub use watch::ExecutionUpdate;

@@ -6,7 +6,7 @@ use crate::error::EngineError;
 use crate::history::HistoryEvent;
 use crate::records::{ExecutionRecord, VersionRecord, WorkflowMeta};
 use crate::runtime::Engine;
-use crate::store::{get, keys};
+use crate::store::{get, keys, num};
 
 /// Largest page of executions.
 pub const MAX_PAGE: usize = 1000;
@@ -31,7 +31,30 @@ impl Engine {
         Ok(out)
     }
 
-    /// Executions, newest first. `next_token` is the index key to continue
+    /// The history as the JSON text `{"events": […]}`, copied from the
+    /// stored events without parsing them (they are stored as the API shows
+    /// them): a 1,000-event history costs a key scan, not 1,000 parses.
+    pub fn history_json(&self, id: &str) -> Result<Vec<u8>, EngineError> {
+        self.execution(id)?;
+        let mut out = b"{\"events\":[".to_vec();
+        for (i, v) in self
+            .tree()
+            .scan_prefix(keys::history_prefix(id).as_bytes())
+            .values()
+            .enumerate()
+        {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&v?);
+        }
+        out.extend_from_slice(b"]}");
+        Ok(out)
+    }
+
+    /// Executions, newest first, read from the listing index that matches
+    /// the filter (see `indexes.rs`): a page costs `limit` record reads
+    /// whatever the store holds. `next_token` is the index key to continue
     /// below.
     pub fn list_executions(&self, filter: &ListFilter) -> Result<ExecutionPage, EngineError> {
         let limit = filter.limit.unwrap_or(100);
@@ -40,40 +63,49 @@ impl Engine {
                 "limit must be from 1 to {MAX_PAGE}"
             )));
         }
-        let upper = match &filter.next_token {
-            Some(t) if t.starts_with("i/") => t.clone(),
+        let prefix = keys::index_prefix(filter.workflow.as_deref(), filter.status);
+        let lower = match filter.started_after_ms {
+            Some(ms) => format!("{prefix}{}", num(ms.max(0) as u64)),
+            None => prefix.clone(),
+        };
+        // '~' sorts after every digit, so this is just past every key of the prefix.
+        let mut upper = match filter.started_before_ms {
+            Some(ms) => format!("{prefix}{}", num(ms.max(0) as u64)),
+            None => format!("{prefix}~"),
+        };
+        match &filter.next_token {
+            Some(t) if t.starts_with(&prefix) => upper = upper.min(t.clone()),
             Some(_) => {
                 return Err(EngineError::BadRequest(
-                    "nextToken is not one this server returned".into(),
+                    "nextToken is not one this server returned for these filters; start again without it".into(),
                 ))
             }
-            None => "i0".to_string(), // just past every "i/…" key
-        };
-        let mut executions = Vec::new();
+            None => {}
+        }
+        let mut executions: Vec<(String, Execution)> = Vec::new();
         let mut next_token = None;
-        for item in self.tree().range("i/".as_bytes()..upper.as_bytes()).rev() {
-            let (k, v) = item?;
-            let key = String::from_utf8_lossy(&k).into_owned();
-            if let Some(w) = &filter.workflow {
-                let workflow: String = serde_json::from_slice(&v)?;
-                if &workflow != w {
-                    continue;
-                }
-            }
+        if lower >= upper {
+            return Ok(ExecutionPage {
+                executions: Vec::new(),
+                next_token,
+            });
+        }
+        for key in self
+            .tree()
+            .range(lower.as_bytes()..upper.as_bytes())
+            .keys()
+            .rev()
+        {
+            let key = String::from_utf8_lossy(&key?).into_owned();
             let Some(id) = key.rsplit('/').next() else {
                 continue;
             };
             let Ok(execution) = self.execution(id) else {
                 continue;
             };
-            if filter.status.is_some_and(|s| s != execution.status) {
-                continue;
-            }
             if executions.len() == limit {
                 // The next page continues below the last entry of this one.
-                next_token = executions
-                    .last()
-                    .map(|(k, _): &(String, Execution)| k.clone());
+                next_token = executions.last().map(|(k, _)| k.clone());
                 break;
             }
             executions.push((key, execution));
@@ -82,6 +114,21 @@ impl Engine {
             executions: executions.into_iter().map(|(_, e)| e).collect(),
             next_token,
         })
+    }
+
+    /// How many executions match, counted on the listing index (keys only).
+    pub fn count_executions(
+        &self,
+        workflow: Option<&str>,
+        status: Option<crate::api::Status>,
+    ) -> Result<u64, EngineError> {
+        let prefix = keys::index_prefix(workflow, status);
+        let mut n = 0;
+        for k in self.tree().scan_prefix(prefix.as_bytes()).keys() {
+            k?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     pub fn workflow(&self, name: &str) -> Result<Workflow, EngineError> {

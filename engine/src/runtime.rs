@@ -160,6 +160,7 @@ struct Inner {
     to_recover: Mutex<Vec<String>>,
     executor: Arc<dyn Executor>,
     runtime: tokio::runtime::Handle,
+    watch: crate::watch::Watch,
     /// Catalog changes, sent once durable.
     documents: broadcast::Sender<DocumentChange>,
 }
@@ -183,6 +184,7 @@ impl Engine {
             .cache_capacity(config.cache_bytes)
             .open()?;
         let tree = db.open_tree("sluice")?;
+        crate::indexes::backfill(&tree)?;
         let mut to_recover = Vec::new();
         for key in tree.scan_prefix(b"r/").keys() {
             to_recover.push(String::from_utf8_lossy(&key?[2..]).into_owned());
@@ -203,6 +205,7 @@ impl Engine {
             to_recover: Mutex::new(to_recover),
             executor,
             runtime: tokio::runtime::Handle::current(),
+            watch: crate::watch::Watch::new(),
             documents: broadcast::channel(1024).0,
         });
         let engine = Engine { inner };
@@ -218,6 +221,11 @@ impl Engine {
 
     pub(crate) fn tree(&self) -> &sled::Tree {
         &self.inner.tree
+    }
+
+    /// Updates of every execution a committed batch changed, for live views.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::ExecutionUpdate> {
+        self.inner.watch.subscribe()
     }
 
     pub(crate) fn document_changes(&self) -> &broadcast::Sender<DocumentChange> {
@@ -498,13 +506,21 @@ impl Engine {
                 apply(&mut machine, cmd, &mut replies);
             }
             let outcome = machine.finish().and_then(|(tx, actions)| {
+                let changed = self
+                    .inner
+                    .watch
+                    .has_subscribers()
+                    .then(|| tx.written_executions());
                 tx.commit()?;
                 self.make_durable(&config)?;
-                Ok(actions)
+                Ok((actions, changed))
             });
             match outcome {
-                Ok(actions) => {
+                Ok((actions, changed)) => {
                     replies.into_iter().for_each(|r| r(None));
+                    if let Some(changed) = changed {
+                        self.inner.watch.publish(&self.inner.tree, changed);
+                    }
                     self.perform(actions);
                 }
                 Err(e) => {

@@ -14,6 +14,10 @@
 //! | `k/` | task token | [`TokenRecord`] |
 //! | `r/` | execution id | running marker (recovery) |
 //! | `i/` | start ms `/` execution id | listing index, newest last |
+//! | `s/` | status `/` start ms `/` execution id | listing index by status |
+//! | `x/` | workflow `/` start ms `/` execution id | listing index by workflow |
+//! | `y/` | workflow `/` status `/` start ms `/` execution id | by workflow and status |
+//! | `m/` | name | store metadata (`m/indexes`: the `s/ x/ y/` indexes are complete) |
 //! | `c/` | kind `/` name | [`DocumentMeta`](crate::catalog::DocumentMeta) (catalog) |
 //! | `cv/` | kind `/` name `/` version (20 digits) | [`Document`](crate::catalog::Document) |
 //!
@@ -69,6 +73,19 @@ pub(crate) mod keys {
     pub fn index(started_ms: i64, id: &str) -> String {
         format!("i/{}/{id}", num(started_ms.max(0) as u64))
     }
+    /// The listing prefix for these filters; keys go on with `ms/id`.
+    pub fn index_prefix(workflow: Option<&str>, status: Option<crate::api::Status>) -> String {
+        match (workflow, status) {
+            (None, None) => "i/".to_string(),
+            (None, Some(s)) => format!("s/{s}/"),
+            (Some(w), None) => format!("x/{w}/"),
+            (Some(w), Some(s)) => format!("y/{w}/{s}/"),
+        }
+    }
+    pub fn index_key(prefix: &str, started_ms: i64, id: &str) -> String {
+        format!("{prefix}{}/{id}", num(started_ms.max(0) as u64))
+    }
+    pub const INDEXES_DONE: &str = "m/indexes";
     pub fn document(kind: &str, name: &str) -> String {
         format!("c/{kind}/{name}")
     }
@@ -162,6 +179,18 @@ impl<'t> Tx<'t> {
             }
         }
         Ok(keys.into_iter().collect())
+    }
+
+    /// Ids of the executions whose record this batch writes (every history
+    /// event and status change rewrites the record).
+    pub fn written_executions(&self) -> std::collections::BTreeSet<String> {
+        let prefix = keys::execution("");
+        self.writes
+            .keys()
+            .chain(self.pending.keys())
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .map(str::to_string)
+            .collect()
     }
 
     /// Apply every kept write atomically.

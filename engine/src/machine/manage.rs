@@ -135,6 +135,8 @@ impl Machine<'_> {
             self.tx.remove(name_key);
         }
         self.tx.remove(keys::index(rec.started_ms, id));
+        let committed = self.committed_status.get(id).copied();
+        crate::indexes::remove(&mut self.tx, &rec, committed);
         self.tx.remove(keys::execution(id));
         Ok(())
     }

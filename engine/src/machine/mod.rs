@@ -91,6 +91,9 @@ pub(crate) struct Machine<'a> {
     actions_at_savepoint: usize,
     /// Frames to advance: (execution, frame).
     queue: Vec<(String, u64)>,
+    /// Status of each execution loaded from the store, as committed (the
+    /// listing indexes in `finish` move from it).
+    committed_status: HashMap<String, crate::api::Status>,
 }
 
 pub(crate) fn now_string(t: DateTime<Utc>) -> String {
@@ -110,6 +113,7 @@ impl<'a> Machine<'a> {
             saved: HashMap::new(),
             actions_at_savepoint: 0,
             queue: Vec::new(),
+            committed_status: HashMap::new(),
         }
     }
 
@@ -137,6 +141,8 @@ impl<'a> Machine<'a> {
     /// then commits `tx` and flushes.
     pub fn finish(mut self) -> Result<(Tx<'a>, Vec<Action>), EngineError> {
         for (id, rec) in std::mem::take(&mut self.executions) {
+            let before = self.committed_status.get(&id).copied();
+            crate::indexes::update(&mut self.tx, &rec, before)?;
             self.tx.put(keys::execution(&id), &rec)?;
         }
         Ok((self.tx, self.actions))
@@ -152,6 +158,8 @@ impl<'a> Machine<'a> {
                 .tx
                 .get(&keys::execution(id))?
                 .ok_or_else(|| EngineError::NotFound(format!("no execution with id {id}")))?;
+            self.committed_status
+                .insert(id.to_string(), rec.execution.status);
             self.executions.insert(id.to_string(), rec);
         }
         Ok(self.executions.get_mut(id).expect("inserted above"))

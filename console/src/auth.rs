@@ -1,0 +1,266 @@
+//! Access control, on when `sluice serve --auth FILE` is given: bearer API
+//! tokens with a `read` or `admin` role for the REST API, and the same
+//! tokens traded for an HttpOnly, SameSite=Strict cookie by the console's
+//! login page. Without a valid token an API route answers 401 and a console
+//! page redirects to `/login`; a `read` token may only GET.
+//!
+//! The file is JSON:
+//! `{"tokens": [{"name": "ci", "role": "admin", "token": "…at least 16 characters…"}]}`.
+//! Tokens are kept as SHA-256 digests and compared digest to digest, so
+//! the comparison's timing says nothing about a token.
+
+use axum::extract::{Request, State};
+use axum::http::header::{
+    AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE, WWW_AUTHENTICATE,
+};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::error::{codes, ApiError};
+use crate::extract::JsonBody;
+use crate::AppState;
+
+/// The console's session cookie.
+pub const COOKIE_NAME: &str = "sluice_session";
+const MIN_TOKEN_LEN: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// GET only: pages, listings, metrics, the stream.
+    Read,
+    /// Everything.
+    Admin,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenEntry {
+    name: String,
+    role: Role,
+    token: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthFile {
+    tokens: Vec<TokenEntry>,
+}
+
+/// Who a token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub name: String,
+    pub role: Role,
+}
+
+/// The tokens the server accepts.
+#[derive(Debug, Default)]
+pub struct Auth {
+    tokens: Vec<([u8; 32], Principal)>,
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl Auth {
+    /// Parse the `--auth` file; errors name the field and the fix.
+    pub fn from_json(text: &str) -> Result<Auth, String> {
+        let file: AuthFile = serde_json::from_str(text).map_err(|e| {
+            format!("the auth file is not {{\"tokens\": [{{\"name\", \"role\": \"read\"|\"admin\", \"token\"}}]}}: {e}")
+        })?;
+        if file.tokens.is_empty() {
+            return Err(
+                "/tokens: the auth file lists no tokens; add at least one admin token".into(),
+            );
+        }
+        let mut auth = Auth::default();
+        for (i, t) in file.tokens.into_iter().enumerate() {
+            if t.token.chars().count() < MIN_TOKEN_LEN || t.token.chars().any(char::is_whitespace) {
+                return Err(format!(
+                    "/tokens/{i}/token: a token needs at least {MIN_TOKEN_LEN} characters and no spaces (e.g. `openssl rand -hex 24`)"
+                ));
+            }
+            let d = digest(&t.token);
+            if auth.tokens.iter().any(|(other, _)| *other == d) {
+                return Err(format!("/tokens/{i}/token: the same token is listed twice"));
+            }
+            auth.tokens.push((
+                d,
+                Principal {
+                    name: t.name,
+                    role: t.role,
+                },
+            ));
+        }
+        Ok(auth)
+    }
+
+    pub fn check(&self, token: &str) -> Option<&Principal> {
+        let d = digest(token);
+        self.tokens.iter().find(|(t, _)| *t == d).map(|(_, p)| p)
+    }
+}
+
+/// The token a request carries: `Authorization: Bearer T`, else the cookie.
+fn presented(req: &Request) -> Option<String> {
+    let headers = req.headers();
+    if let Some(v) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        return v.strip_prefix("Bearer ").map(|t| t.trim().to_string());
+    }
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix(COOKIE_NAME)?.strip_prefix('='))
+        .map(str::to_string)
+        .next()
+}
+
+/// Open without a token: the login page and its form, the static assets
+/// (code, no data), and `/healthz` (up or not, for load balancers).
+fn is_public(path: &str) -> bool {
+    path == "/login" || path == "/healthz" || path.starts_with("/ui/")
+}
+
+fn is_page(req: &Request) -> bool {
+    req.method() == Method::GET
+        && !req.uri().path().starts_with("/api/")
+        && req.uri().path() != "/metrics"
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut res =
+        ApiError::new(StatusCode::UNAUTHORIZED, codes::UNAUTHORIZED, message).into_response();
+    res.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        "Bearer realm=\"sluice\"".parse().expect("a valid header"),
+    );
+    res
+}
+
+/// The middleware: lets a request through only with a token whose role allows it.
+pub async fn require(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(auth) = state.auth.clone() else {
+        return next.run(req).await;
+    };
+    let path = req.uri().path().to_string();
+    if is_public(&path) {
+        return next.run(req).await;
+    }
+    let principal = presented(&req).and_then(|t| auth.check(&t).cloned());
+    let Some(principal) = principal else {
+        if is_page(&req) {
+            let next_path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            let to = format!("/login?next={}", url_escape(next_path));
+            return (StatusCode::SEE_OTHER, [(LOCATION, to)]).into_response();
+        }
+        return unauthorized(
+            "this server requires an API token: send `Authorization: Bearer TOKEN` (or sign in at /login)",
+        );
+    };
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+    if principal.role == Role::Read && !reads && path != "/logout" {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            codes::FORBIDDEN,
+            format!(
+                "token '{}' is read-only; {} {path} needs an admin token",
+                principal.name,
+                req.method()
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    token: String,
+}
+
+/// `POST /login` `{"token"}`: sets the session cookie.
+pub async fn login(State(state): State<AppState>, JsonBody(body): JsonBody<LoginBody>) -> Response {
+    let Some(auth) = state.auth.clone() else {
+        return Json(json!({"name": "anonymous", "role": "admin", "auth": false})).into_response();
+    };
+    match auth.check(&body.token) {
+        Some(p) => {
+            let cookie = format!(
+                "{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Strict",
+                body.token
+            );
+            let role = if p.role == Role::Admin {
+                "admin"
+            } else {
+                "read"
+            };
+            (
+                [(SET_COOKIE, cookie)],
+                Json(json!({"name": p.name, "role": role, "auth": true})),
+            )
+                .into_response()
+        }
+        None => unauthorized("that token is not one this server accepts"),
+    }
+}
+
+/// `POST /logout`: clears the session cookie and goes to the login page.
+pub async fn logout() -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (
+                SET_COOKIE,
+                format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+            ),
+            (LOCATION, "/login".to_string()),
+            (CONTENT_TYPE, "text/plain".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_auth_file_is_checked_field_by_field() {
+        let ok = r#"{"tokens": [{"name": "ops", "role": "admin", "token": "0123456789abcdef0"},
+                                {"name": "view", "role": "read", "token": "fedcba98765432100"}]}"#;
+        let auth = Auth::from_json(ok).unwrap();
+        assert_eq!(auth.check("fedcba98765432100").unwrap().role, Role::Read);
+        assert_eq!(auth.check("0123456789abcdef0").unwrap().name, "ops");
+        assert!(auth.check("0123456789abcdef").is_none());
+        let short = r#"{"tokens": [{"name": "a", "role": "admin", "token": "short"}]}"#;
+        assert!(Auth::from_json(short)
+            .unwrap_err()
+            .starts_with("/tokens/0/token"));
+        let role = r#"{"tokens": [{"name": "a", "role": "root", "token": "0123456789abcdef0"}]}"#;
+        assert!(Auth::from_json(role).unwrap_err().contains("role"));
+        assert!(Auth::from_json(r#"{"tokens": []}"#)
+            .unwrap_err()
+            .starts_with("/tokens"));
+    }
+}
