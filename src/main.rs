@@ -4,6 +4,7 @@ mod apply_cmd;
 mod client;
 mod execution_cmd;
 mod local;
+mod rule_cmd;
 mod serve;
 mod workflow_cmd;
 
@@ -40,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         command: execution_cmd::ExecutionCommand,
     },
+    /// Event patterns of trigger rules: `sluice rule test --pattern P --event E`.
+    Rule {
+        #[command(subcommand)]
+        command: rule_cmd::RuleCommand,
+    },
     /// Send a folder of definitions to a server: workflows/, functions/,
     /// sources/ and triggers/ (each *.json; workflows are named after their
     /// file, the others by their "name").
@@ -68,6 +74,7 @@ fn main() -> ExitCode {
         Command::Workflow { remote, command } => return workflow_cmd::run(command, &remote),
         Command::Execution { remote, command } => execution_cmd::run(command, &remote),
         Command::Apply { remote, dir } => apply_cmd::run(&dir, &remote),
+        Command::Rule { command } => return rule_cmd::run(command),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
