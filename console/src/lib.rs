@@ -9,11 +9,14 @@
 //! Every failure answers with one JSON shape, `{"code", "message",
 //! "details"}` ([`ApiError`]).
 
+mod deadletters;
 mod error;
+pub mod events;
 mod executions;
 mod extract;
 mod ops;
 mod tasks;
+mod triggers;
 mod workflows;
 
 pub use error::{codes, ApiError};
@@ -94,7 +97,23 @@ pub fn app(state: AppState) -> Router {
         .route("/executions/{id}/redrive", post(executions::redrive))
         .route("/tasks/{token}/success", post(tasks::success))
         .route("/tasks/{token}/failure", post(tasks::failure))
-        .route("/tasks/{token}/heartbeat", post(tasks::heartbeat));
+        .route("/tasks/{token}/heartbeat", post(tasks::heartbeat))
+        .route("/triggers", get(triggers::list))
+        .route(
+            "/triggers/{name}",
+            put(triggers::put)
+                .get(triggers::get)
+                .delete(triggers::delete),
+        )
+        .route("/events", post(events::post))
+        .route(
+            "/deadletters",
+            get(deadletters::list).delete(deadletters::purge),
+        )
+        .route(
+            "/deadletters/{id}",
+            get(deadletters::get).delete(deadletters::delete),
+        );
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(ops::healthz))

@@ -21,6 +21,7 @@ mod events;
 mod executor;
 mod history;
 mod ids;
+mod ingest;
 
 pub use api::*;
 pub use catalog::{Document, DocumentChange};
@@ -29,6 +30,7 @@ pub use events::{DeadLetter, EventOutcome, EventSink, InboundEvent};
 pub use executor::{Executor, TaskError, TaskInvocation};
 pub use history::HistoryEvent;
 pub use ids::{ExecutionId, TaskToken};
+pub use ingest::{DeadLetterPage, DeadLetterRecord, EventStats};
 mod machine;
 mod records;
 mod store;

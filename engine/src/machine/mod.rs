@@ -7,6 +7,7 @@ mod advance;
 mod catalog;
 mod commands;
 mod fork;
+mod ingest;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -61,9 +62,20 @@ impl Default for Limits {
     }
 }
 
-/// Parsed definitions by workflow and version (versions are immutable).
+/// Parsed definitions by workflow and version (versions are immutable),
+/// and the compiled trigger rules (rebuilt after a trigger changes).
 #[derive(Default)]
-pub(crate) struct Definitions(HashMap<(String, u64), Arc<StateMachine>>);
+pub(crate) struct Definitions {
+    machines: HashMap<(String, u64), Arc<StateMachine>>,
+    triggers: Option<Arc<ingest::TriggerTable>>,
+}
+
+impl Definitions {
+    /// A batch failed to commit: what was compiled from it may not exist.
+    pub(crate) fn forget_triggers(&mut self) {
+        self.triggers = None;
+    }
+}
 
 /// Operating-system randomness for task tokens, jitter and intrinsics.
 pub(crate) struct OsRandom;
@@ -162,7 +174,7 @@ impl<'a> Machine<'a> {
         version: u64,
     ) -> Result<Arc<StateMachine>, EngineError> {
         let key = (workflow.to_string(), version);
-        if let Some(m) = self.definitions.0.get(&key) {
+        if let Some(m) = self.definitions.machines.get(&key) {
             return Ok(m.clone());
         }
         let rec: crate::records::VersionRecord = self
@@ -172,7 +184,7 @@ impl<'a> Machine<'a> {
                 EngineError::NotFound(format!("workflow {workflow} has no version {version}"))
             })?;
         let m = Arc::new(StateMachine::from_value(&rec.definition).map_err(EngineError::Invalid)?);
-        self.definitions.0.insert(key, m.clone());
+        self.definitions.machines.insert(key, m.clone());
         Ok(m)
     }
 
