@@ -41,6 +41,18 @@ impl Remote {
 
     /// Send a request; `body` is JSON text.
     pub fn request(&self, method: &str, path: &str, body: Option<String>) -> Result<Answer> {
+        self.request_as(method, path, "application/json", body)
+    }
+
+    /// Like [`Remote::request`], with another JSON media type
+    /// (`application/cloudevents+json`).
+    pub fn request_as(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Option<String>,
+    ) -> Result<Answer> {
         let url = self.url(path);
         let agent = self.agent();
         let sent = match (method, body) {
@@ -48,11 +60,11 @@ impl Remote {
             ("DELETE", _) => agent.delete(&url).call(),
             ("PUT", b) => agent
                 .put(&url)
-                .header("content-type", "application/json")
+                .header("content-type", content_type)
                 .send(b.unwrap_or_default()),
             (_, b) => agent
                 .post(&url)
-                .header("content-type", "application/json")
+                .header("content-type", content_type)
                 .send(b.unwrap_or_else(|| "{}".into())),
         };
         let mut response = sent.map_err(|e| {

@@ -2,6 +2,7 @@
 
 mod apply_cmd;
 mod client;
+mod event_cmd;
 mod execution_cmd;
 mod local;
 mod rule_cmd;
@@ -41,6 +42,27 @@ enum Command {
         #[command(subcommand)]
         command: execution_cmd::ExecutionCommand,
     },
+    /// Send CloudEvents to a server (`sluice event send --type T --source S --data JSON`).
+    Event {
+        #[command(flatten)]
+        remote: client::Remote,
+        #[command(subcommand)]
+        command: event_cmd::EventCommand,
+    },
+    /// Trigger rules on a server: put, list, get, delete.
+    Trigger {
+        #[command(flatten)]
+        remote: client::Remote,
+        #[command(subcommand)]
+        command: event_cmd::TriggerCommand,
+    },
+    /// The dead-letter inbox on a server: list, delete.
+    Deadletter {
+        #[command(flatten)]
+        remote: client::Remote,
+        #[command(subcommand)]
+        command: event_cmd::DeadLetterCommand,
+    },
     /// Event patterns of trigger rules: `sluice rule test --pattern P --event E`.
     Rule {
         #[command(subcommand)]
@@ -75,6 +97,9 @@ fn main() -> ExitCode {
         Command::Execution { remote, command } => execution_cmd::run(command, &remote),
         Command::Apply { remote, dir } => apply_cmd::run(&dir, &remote),
         Command::Rule { command } => return rule_cmd::run(command),
+        Command::Event { remote, command } => event_cmd::run_event(command, &remote),
+        Command::Trigger { remote, command } => event_cmd::run_trigger(command, &remote),
+        Command::Deadletter { remote, command } => event_cmd::run_deadletter(command, &remote),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
