@@ -8,6 +8,7 @@ mod catalog;
 mod commands;
 mod fork;
 mod ingest;
+mod manage;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -166,6 +167,14 @@ impl<'a> Machine<'a> {
             self.executions.insert(id.to_string(), rec);
         }
         Ok(self.executions.get_mut(id).expect("inserted above"))
+    }
+
+    /// Drop cached definitions of a deleted workflow (its name may be
+    /// deployed again, from version 1).
+    fn forget_definitions(&mut self, workflow: &str) {
+        self.definitions
+            .machines
+            .retain(|(name, _), _| name != workflow);
     }
 
     fn definition(
