@@ -44,6 +44,18 @@ impl Remote {
 
     /// Send a request; `body` is JSON text.
     pub fn request(&self, method: &str, path: &str, body: Option<String>) -> Result<Answer> {
+        self.request_as(method, path, "application/json", body)
+    }
+
+    /// Like [`Remote::request`], with another JSON media type
+    /// (`application/cloudevents+json`).
+    pub fn request_as(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Option<String>,
+    ) -> Result<Answer> {
         let url = self.url(path);
         let agent = self.agent();
         let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
@@ -54,12 +66,12 @@ impl Remote {
             ("PUT", b) => agent
                 .put(&url)
                 .header("authorization", auth)
-                .header("content-type", "application/json")
+                .header("content-type", content_type)
                 .send(b.unwrap_or_default()),
             (_, b) => agent
                 .post(&url)
                 .header("authorization", auth)
-                .header("content-type", "application/json")
+                .header("content-type", content_type)
                 .send(b.unwrap_or_else(|| "{}".into())),
         };
         let mut response = sent.map_err(|e| {

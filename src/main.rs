@@ -2,8 +2,10 @@
 
 mod apply_cmd;
 mod client;
+mod event_cmd;
 mod execution_cmd;
 mod local;
+mod rule_cmd;
 mod serve;
 mod workflow_cmd;
 
@@ -45,6 +47,32 @@ enum Command {
         #[command(subcommand)]
         command: execution_cmd::ExecutionCommand,
     },
+    /// Send CloudEvents to a server (`sluice event send --type T --source S --data JSON`).
+    Event {
+        #[command(flatten)]
+        remote: client::Remote,
+        #[command(subcommand)]
+        command: event_cmd::EventCommand,
+    },
+    /// Trigger rules on a server: put, list, get, delete.
+    Trigger {
+        #[command(flatten)]
+        remote: client::Remote,
+        #[command(subcommand)]
+        command: event_cmd::TriggerCommand,
+    },
+    /// The dead-letter inbox on a server: list, delete.
+    Deadletter {
+        #[command(flatten)]
+        remote: client::Remote,
+        #[command(subcommand)]
+        command: event_cmd::DeadLetterCommand,
+    },
+    /// Event patterns of trigger rules: `sluice rule test --pattern P --event E`.
+    Rule {
+        #[command(subcommand)]
+        command: rule_cmd::RuleCommand,
+    },
     /// Send a folder of definitions to a server: workflows/, functions/,
     /// sources/ and triggers/ (each *.json; workflows are named after their
     /// file, the others by their "name").
@@ -73,6 +101,10 @@ fn main() -> ExitCode {
         Command::Workflow { remote, command } => return workflow_cmd::run(command, &remote),
         Command::Execution { remote, command } => execution_cmd::run(command, &remote),
         Command::Apply { remote, dir } => apply_cmd::run(&dir, &remote),
+        Command::Rule { command } => return rule_cmd::run(command),
+        Command::Event { remote, command } => event_cmd::run_event(command, &remote),
+        Command::Trigger { remote, command } => event_cmd::run_trigger(command, &remote),
+        Command::Deadletter { remote, command } => event_cmd::run_deadletter(command, &remote),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

@@ -10,13 +10,16 @@
 //! "details"}` ([`ApiError`]).
 
 mod auth;
+mod deadletters;
 mod error;
+pub mod events;
 mod executions;
 mod extract;
 mod graph;
 mod ops;
 mod stream;
 mod tasks;
+mod triggers;
 mod ui;
 mod workflows;
 
@@ -121,7 +124,23 @@ pub fn app(state: AppState) -> Router {
         .route("/executions/{id}/redrive", post(executions::redrive))
         .route("/tasks/{token}/success", post(tasks::success))
         .route("/tasks/{token}/failure", post(tasks::failure))
-        .route("/tasks/{token}/heartbeat", post(tasks::heartbeat));
+        .route("/tasks/{token}/heartbeat", post(tasks::heartbeat))
+        .route("/triggers", get(triggers::list))
+        .route(
+            "/triggers/{name}",
+            put(triggers::put)
+                .get(triggers::get)
+                .delete(triggers::delete),
+        )
+        .route("/events", post(events::post))
+        .route(
+            "/deadletters",
+            get(deadletters::list).delete(deadletters::purge),
+        )
+        .route(
+            "/deadletters/{id}",
+            get(deadletters::get).delete(deadletters::delete),
+        );
     let mut router = Router::new()
         .nest("/api/v1", api)
         .route("/ui/{file}", get(ui::asset))

@@ -126,6 +126,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         "Deployed workflows.",
         &[(String::new(), counts.workflows)],
     );
+    crate::deadletters::metrics(&mut out, &state.engine);
     Ok((
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         out,

@@ -50,9 +50,12 @@ fn routes(id: &str) -> Vec<(Method, String)> {
         get("/api/v1/summary"),
         get("/api/v1/stream"),
         get("/metrics"),
-        // Routes other branches add answer 401 before routing too.
         (Method::PUT, "/api/v1/triggers/x".into()),
+        get("/api/v1/triggers"),
+        (Method::DELETE, "/api/v1/triggers/x".into()),
         post("/api/v1/events"),
+        get("/api/v1/deadletters"),
+        (Method::DELETE, "/api/v1/deadletters".into()),
     ]
 }
 

@@ -14,15 +14,19 @@ pub mod intrinsic;
 pub mod mocks;
 pub mod model;
 pub mod path;
+pub mod pattern;
 pub mod resource;
 pub mod retry;
 pub mod template;
 mod text;
 pub mod timestamp;
+pub mod trigger;
 
 pub use error::{Problem, Problems, StatesError};
 pub use model::StateMachine;
 pub use path::Path;
+pub use pattern::{Pattern, PatternSet};
+pub use trigger::TriggerRule;
 
 /// A source of randomness, supplied by the caller so this crate stays pure
 /// and tests stay deterministic (`States.MathRandom`, `States.UUID`, jitter).

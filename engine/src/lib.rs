@@ -21,6 +21,7 @@ mod events;
 mod executor;
 mod history;
 mod ids;
+mod ingest;
 
 pub use api::*;
 pub use catalog::{Document, DocumentChange};
@@ -30,6 +31,7 @@ pub use executor::{Executor, TaskError, TaskInvocation};
 pub use history::HistoryEvent;
 pub use ids::{ExecutionId, TaskToken};
 mod indexes;
+pub use ingest::{DeadLetterPage, DeadLetterRecord, EventStats};
 mod machine;
 mod records;
 mod store;

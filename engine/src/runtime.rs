@@ -12,7 +12,9 @@ use tokio::sync::{broadcast, mpsc, oneshot, Notify};
 use crate::api::{AliasRoute, Execution, StartRequest, WorkflowVersion};
 use crate::catalog::{Document, DocumentChange};
 use crate::error::EngineError;
+use crate::events::{DeadLetter, EventOutcome, InboundEvent};
 use crate::executor::{Executor, TaskError};
+use crate::ingest::EventCounters;
 use crate::machine::{Action, CallbackOutcome, Definitions, Limits, Machine};
 use crate::records::{Frame, Phase, Timer};
 use crate::store::keys;
@@ -43,6 +45,9 @@ pub struct EngineConfig {
     pub limits: Limits,
     /// Most commands applied in one batch (one flush).
     pub max_batch: usize,
+    /// How long an event's CloudEvent `source` + `id` is remembered: a
+    /// redelivery within it starts nothing again.
+    pub dedupe_window: Duration,
     /// sled's page cache, in bytes. sled's own default (1 GiB) lets memory
     /// grow with the store; reads past the cache go to the OS page cache.
     pub cache_bytes: u64,
@@ -55,6 +60,7 @@ impl EngineConfig {
             durability: Durability::default(),
             limits: Limits::default(),
             max_batch: 1024,
+            dedupe_window: Duration::from_secs(24 * 3600),
             cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
@@ -146,6 +152,26 @@ enum Command {
         version: u64,
         reply: Reply<()>,
     },
+    Ingest {
+        events: Vec<InboundEvent>,
+        window_ms: i64,
+        counters: Arc<EventCounters>,
+        reply: Reply<Vec<EventOutcome>>,
+    },
+    DeadLetter {
+        letter: DeadLetter,
+        counters: Arc<EventCounters>,
+        reply: Reply<String>,
+    },
+    DeleteDeadLetters {
+        ids: Vec<String>,
+        reply: Reply<usize>,
+    },
+    PruneDedupe {
+        index_keys: Vec<String>,
+        before_ms: i64,
+        reply: Reply<usize>,
+    },
 }
 
 struct Inner {
@@ -163,6 +189,8 @@ struct Inner {
     watch: crate::watch::Watch,
     /// Catalog changes, sent once durable.
     documents: broadcast::Sender<DocumentChange>,
+    events: Arc<EventCounters>,
+    dedupe_window_ms: i64,
 }
 
 /// A handle to the engine; cheap to clone.
@@ -207,6 +235,8 @@ impl Engine {
             runtime: tokio::runtime::Handle::current(),
             watch: crate::watch::Watch::new(),
             documents: broadcast::channel(1024).0,
+            events: Arc::default(),
+            dedupe_window_ms: config.dedupe_window.as_millis().min(i64::MAX as u128) as i64,
         });
         let engine = Engine { inner };
         let writer = engine.clone();
@@ -216,6 +246,7 @@ impl Engine {
             .map_err(|e| EngineError::Storage(format!("cannot start the writer thread: {e}")))?;
         let timers = engine.clone();
         tokio::spawn(async move { timers.timer_loop().await });
+        tokio::spawn(engine.clone().dedupe_sweeper());
         Ok(engine)
     }
 
@@ -322,6 +353,62 @@ impl Engine {
             name: name.to_string(),
             alias: alias.to_string(),
             version,
+            reply,
+        })
+        .await
+    }
+
+    pub(crate) fn event_counters(&self) -> &EventCounters {
+        &self.inner.events
+    }
+
+    pub(crate) fn dedupe_window_ms(&self) -> i64 {
+        self.inner.dedupe_window_ms
+    }
+
+    /// Events in, through the writer (see [`crate::EventSink`]).
+    pub(crate) async fn ingest(
+        &self,
+        events: Vec<InboundEvent>,
+    ) -> Result<Vec<EventOutcome>, EngineError> {
+        let counters = self.inner.events.clone();
+        let window_ms = self.inner.dedupe_window_ms;
+        self.call(|reply| Command::Ingest {
+            events,
+            window_ms,
+            counters,
+            reply,
+        })
+        .await
+    }
+
+    /// Store a message in the dead-letter inbox; returns its id.
+    pub async fn store_dead_letter(&self, letter: DeadLetter) -> Result<String, EngineError> {
+        let counters = self.inner.events.clone();
+        self.call(|reply| Command::DeadLetter {
+            letter,
+            counters,
+            reply,
+        })
+        .await
+    }
+
+    pub(crate) async fn delete_dead_letter_ids(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<usize, EngineError> {
+        self.call(|reply| Command::DeleteDeadLetters { ids, reply })
+            .await
+    }
+
+    pub(crate) async fn prune_dedupe_keys(
+        &self,
+        index_keys: Vec<String>,
+        before_ms: i64,
+    ) -> Result<usize, EngineError> {
+        self.call(|reply| Command::PruneDedupe {
+            index_keys,
+            before_ms,
             reply,
         })
         .await
@@ -525,6 +612,7 @@ impl Engine {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "a batch could not be stored; its commands failed");
+                    definitions.forget_triggers();
                     replies.into_iter().for_each(|r| r(Some(&e)));
                 }
             }
@@ -820,6 +908,50 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
             reply,
         } => {
             let r = machine.put_document_alias(&kind, &name, &alias, version);
+            finish(machine, r, reply, replies)
+        }
+        Command::Ingest {
+            events,
+            window_ms,
+            counters,
+            reply,
+        } => {
+            let r = machine.ingest(events, window_ms);
+            if let Ok(outcomes) = &r {
+                let outcomes = outcomes.clone();
+                replies.push(Box::new(move |batch_error| {
+                    if batch_error.is_none() {
+                        counters.count(&outcomes);
+                    }
+                }));
+            }
+            finish(machine, r, reply, replies)
+        }
+        Command::DeadLetter {
+            letter,
+            counters,
+            reply,
+        } => {
+            let r = machine.store_dead_letter(letter, None);
+            if r.is_ok() {
+                replies.push(Box::new(move |batch_error| {
+                    if batch_error.is_none() {
+                        counters.count_dead_letter();
+                    }
+                }));
+            }
+            finish(machine, r, reply, replies)
+        }
+        Command::DeleteDeadLetters { ids, reply } => {
+            let r = machine.delete_dead_letters(&ids);
+            finish(machine, r, reply, replies)
+        }
+        Command::PruneDedupe {
+            index_keys,
+            before_ms,
+            reply,
+        } => {
+            let r = machine.prune_dedupe(&index_keys, before_ms);
             finish(machine, r, reply, replies)
         }
     }

@@ -20,6 +20,9 @@
 //! | `m/` | name | store metadata (`m/indexes`: the `s/ x/ y/` indexes are complete) |
 //! | `c/` | kind `/` name | [`DocumentMeta`](crate::catalog::DocumentMeta) (catalog) |
 //! | `cv/` | kind `/` name `/` version (20 digits) | [`Document`](crate::catalog::Document) |
+//! | `d/` | CloudEvent source (`/` as `~1`) `/` id | deduplication record (ingest) |
+//! | `dx/` | accepted ms (20 digits) `/` source `/` id | its `d/` key (pruning by age) |
+//! | `q/` | dead letter id (ms, 20 digits, `-` uuid) | [`DeadLetterRecord`](crate::ingest::DeadLetterRecord) |
 //!
 //! Only the engine's single writer writes; readers read sled directly. The
 //! writer stages its writes in a [`Tx`] overlay (reads see them) and applies
@@ -97,6 +100,18 @@ pub(crate) mod keys {
     }
     pub fn document_version_prefix(kind: &str, name: &str) -> String {
         format!("cv/{kind}/{name}/")
+    }
+    fn escape(s: &str) -> String {
+        s.replace('~', "~0").replace('/', "~1")
+    }
+    pub fn dedupe(source: &str, id: &str) -> String {
+        format!("d/{}/{id}", escape(source))
+    }
+    pub fn dedupe_index(at_ms: i64, source: &str, id: &str) -> String {
+        format!("dx/{}/{}/{id}", num(at_ms.max(0) as u64), escape(source))
+    }
+    pub fn dead_letter(id: &str) -> String {
+        format!("q/{id}")
     }
 }
 

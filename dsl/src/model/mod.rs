@@ -3,7 +3,7 @@
 //! paths are compiled, every `Next` names a state of its scope, every retrier
 //! is in range.
 
-mod fields;
+pub(crate) mod fields;
 mod graph;
 mod parse;
 mod parse_states;

@@ -55,6 +55,9 @@ impl Machine<'_> {
         self.tx
             .put(keys::document_version(kind, name, doc.version), &doc)?;
         self.tx.put(meta_key, &meta)?;
+        if kind == "trigger" {
+            self.triggers_changed();
+        }
         Ok((doc, true))
     }
 
@@ -72,6 +75,9 @@ impl Machine<'_> {
             self.tx.remove(key);
         }
         self.tx.remove(meta_key);
+        if kind == "trigger" {
+            self.triggers_changed();
+        }
         Ok(true)
     }
 

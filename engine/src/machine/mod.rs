@@ -7,6 +7,7 @@ mod advance;
 mod catalog;
 mod commands;
 mod fork;
+mod ingest;
 mod manage;
 
 use chrono::{DateTime, Utc};
@@ -62,9 +63,20 @@ impl Default for Limits {
     }
 }
 
-/// Parsed definitions by workflow and version (versions are immutable).
+/// Parsed definitions by workflow and version (versions are immutable),
+/// and the compiled trigger rules (rebuilt after a trigger changes).
 #[derive(Default)]
-pub(crate) struct Definitions(HashMap<(String, u64), Arc<StateMachine>>);
+pub(crate) struct Definitions {
+    machines: HashMap<(String, u64), Arc<StateMachine>>,
+    triggers: Option<Arc<ingest::TriggerTable>>,
+}
+
+impl Definitions {
+    /// A batch failed to commit: what was compiled from it may not exist.
+    pub(crate) fn forget_triggers(&mut self) {
+        self.triggers = None;
+    }
+}
 
 /// Operating-system randomness for task tokens, jitter and intrinsics.
 pub(crate) struct OsRandom;
@@ -168,7 +180,9 @@ impl<'a> Machine<'a> {
     /// Drop cached definitions of a deleted workflow (its name may be
     /// deployed again, from version 1).
     fn forget_definitions(&mut self, workflow: &str) {
-        self.definitions.0.retain(|(name, _), _| name != workflow);
+        self.definitions
+            .machines
+            .retain(|(name, _), _| name != workflow);
     }
 
     fn definition(
@@ -177,7 +191,7 @@ impl<'a> Machine<'a> {
         version: u64,
     ) -> Result<Arc<StateMachine>, EngineError> {
         let key = (workflow.to_string(), version);
-        if let Some(m) = self.definitions.0.get(&key) {
+        if let Some(m) = self.definitions.machines.get(&key) {
             return Ok(m.clone());
         }
         let rec: crate::records::VersionRecord = self
@@ -187,7 +201,7 @@ impl<'a> Machine<'a> {
                 EngineError::NotFound(format!("workflow {workflow} has no version {version}"))
             })?;
         let m = Arc::new(StateMachine::from_value(&rec.definition).map_err(EngineError::Invalid)?);
-        self.definitions.0.insert(key, m.clone());
+        self.definitions.machines.insert(key, m.clone());
         Ok(m)
     }
 

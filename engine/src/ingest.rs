@@ -1,0 +1,205 @@
+//! The engine's side of the [`EventSink`] port: durable ingest through the
+//! single writer, the dead-letter inbox, the deduplication sweeper and the
+//! event counters shown on `/metrics`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::error::EngineError;
+use crate::events::{DeadLetter, EventOutcome, EventSink, InboundEvent};
+use crate::runtime::Engine;
+use crate::store::{get, keys, num};
+
+/// One entry of the dead-letter inbox (`GET /api/v1/deadletters`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetterRecord {
+    /// Sortable by arrival: milliseconds (20 digits), a counter, a random suffix.
+    pub id: String,
+    /// RFC 3339, when it was stored.
+    pub at: String,
+    /// The source binding it came through (`http` for `POST /api/v1/events`).
+    pub source: String,
+    /// Why it was refused, naming the field or rule and the fix.
+    pub reason: String,
+    /// The CloudEvent, when the message was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Value>,
+    /// The raw message, when it could not be turned into a CloudEvent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub metadata: Value,
+}
+
+/// One page of dead letters, oldest first.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetterPage {
+    pub dead_letters: Vec<DeadLetterRecord>,
+    /// Pass as `after` for the next page.
+    pub next_token: Option<String>,
+}
+
+/// Counts since the engine started, for `/metrics`.
+#[derive(Debug, Default)]
+pub(crate) struct EventCounters {
+    received: AtomicU64,
+    matched: AtomicU64,
+    duplicates: AtomicU64,
+    dead_lettered: AtomicU64,
+    executions_started: AtomicU64,
+}
+
+/// A snapshot of the event counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventStats {
+    /// Events submitted and durably recorded (any outcome).
+    pub received: u64,
+    /// Accepted events that matched at least one rule.
+    pub matched: u64,
+    /// Events dropped as duplicates (same `source` + `id` within the window).
+    pub duplicates: u64,
+    /// Events and messages put in the dead-letter inbox.
+    pub dead_lettered: u64,
+    /// Executions started by trigger rules.
+    pub executions_started: u64,
+}
+
+impl EventCounters {
+    /// Count a durable batch of outcomes.
+    pub(crate) fn count(&self, outcomes: &[EventOutcome]) {
+        let add = |c: &AtomicU64, n: u64| {
+            c.fetch_add(n, Ordering::Relaxed);
+        };
+        add(&self.received, outcomes.len() as u64);
+        for o in outcomes {
+            match o {
+                EventOutcome::Accepted { execution_ids } => {
+                    if !execution_ids.is_empty() {
+                        add(&self.matched, 1);
+                        add(&self.executions_started, execution_ids.len() as u64);
+                    }
+                }
+                EventOutcome::Duplicate { .. } => add(&self.duplicates, 1),
+                EventOutcome::DeadLettered { .. } => add(&self.dead_lettered, 1),
+            }
+        }
+    }
+
+    pub(crate) fn count_dead_letter(&self) {
+        self.dead_lettered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> EventStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        EventStats {
+            received: get(&self.received),
+            matched: get(&self.matched),
+            duplicates: get(&self.duplicates),
+            dead_lettered: get(&self.dead_lettered),
+            executions_started: get(&self.executions_started),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl EventSink for Engine {
+    async fn submit(&self, events: Vec<InboundEvent>) -> Result<Vec<EventOutcome>, EngineError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.ingest(events).await
+    }
+
+    async fn dead_letter(&self, letter: DeadLetter) -> Result<(), EngineError> {
+        self.store_dead_letter(letter).await.map(|_| ())
+    }
+}
+
+impl Engine {
+    /// Event counters since start-up.
+    pub fn event_stats(&self) -> EventStats {
+        self.event_counters().snapshot()
+    }
+
+    /// Dead letters oldest first, `limit` (1 to 1000) at a time, after the
+    /// id `after` (the previous page's `next_token`).
+    pub fn dead_letters(
+        &self,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<DeadLetterPage, EngineError> {
+        let limit = limit.clamp(1, crate::MAX_PAGE);
+        let start = match after {
+            Some(id) => format!("q/{id}\u{0}"),
+            None => "q/".to_string(),
+        };
+        let mut dead_letters = Vec::new();
+        let mut more = false;
+        for item in self.tree().range(start.as_bytes()..b"q0".as_slice()) {
+            let (_, v) = item?;
+            if dead_letters.len() == limit {
+                more = true;
+                break;
+            }
+            dead_letters.push(serde_json::from_slice::<DeadLetterRecord>(&v)?);
+        }
+        let next_token = more
+            .then(|| dead_letters.last().map(|d| d.id.clone()))
+            .flatten();
+        Ok(DeadLetterPage {
+            dead_letters,
+            next_token,
+        })
+    }
+
+    pub fn dead_letter_record(&self, id: &str) -> Result<Option<DeadLetterRecord>, EngineError> {
+        get(self.tree(), &keys::dead_letter(id))
+    }
+
+    /// Delete these dead letters; returns how many existed.
+    pub async fn delete_dead_letters(&self, ids: Vec<String>) -> Result<usize, EngineError> {
+        self.delete_dead_letter_ids(ids).await
+    }
+
+    /// Drop deduplication records older than the window; returns how many.
+    /// The engine runs this by itself periodically.
+    pub async fn prune_dedupe(&self) -> Result<usize, EngineError> {
+        let before_ms = chrono::Utc::now().timestamp_millis() - self.dedupe_window_ms();
+        let end = format!("dx/{}", num(before_ms.max(0) as u64));
+        let mut total = 0;
+        loop {
+            let mut batch = Vec::new();
+            for k in self
+                .tree()
+                .range(b"dx/".as_slice()..end.as_bytes())
+                .keys()
+                .take(10_000)
+            {
+                batch.push(String::from_utf8_lossy(&k?).into_owned());
+            }
+            if batch.is_empty() {
+                return Ok(total);
+            }
+            total += self.prune_dedupe_keys(batch, before_ms).await?;
+        }
+    }
+
+    /// Runs [`Engine::prune_dedupe`] every so often while the engine lives.
+    pub(crate) async fn dedupe_sweeper(self) {
+        let every = Duration::from_millis((self.dedupe_window_ms() / 4).clamp(1000, 60_000) as u64);
+        loop {
+            tokio::time::sleep(every).await;
+            match self.prune_dedupe().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(records = n, "expired deduplication records dropped"),
+                Err(EngineError::ShuttingDown) => return,
+                Err(e) => tracing::warn!(error = %e, "pruning deduplication records failed"),
+            }
+        }
+    }
+}
