@@ -3,6 +3,7 @@
 mod apply_cmd;
 mod client;
 mod execution_cmd;
+mod function_cmd;
 mod local;
 mod serve;
 mod workflow_cmd;
@@ -40,6 +41,13 @@ enum Command {
         #[command(subcommand)]
         command: execution_cmd::ExecutionCommand,
     },
+    /// Deploy, invoke and inspect functions on a server.
+    Function {
+        #[command(flatten)]
+        remote: client::Remote,
+        #[command(subcommand)]
+        command: function_cmd::FunctionCommand,
+    },
     /// Send a folder of definitions to a server: workflows/, functions/,
     /// sources/ and triggers/ (each *.json; workflows are named after their
     /// file, the others by their "name").
@@ -57,7 +65,7 @@ fn main() -> ExitCode {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| {
                 // The server's own start-up and shutdown lines, not every crate's chatter.
-                "warn,sluice::serve=info,sluice_engine=info,sluice_console=info".into()
+                "warn,sluice::serve=info,sluice_engine=info,sluice_console=info,sluice_executors=info".into()
             }),
         )
         .with_writer(std::io::stderr)
@@ -67,6 +75,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => return serve::run(args),
         Command::Workflow { remote, command } => return workflow_cmd::run(command, &remote),
         Command::Execution { remote, command } => execution_cmd::run(command, &remote),
+        Command::Function { remote, command } => function_cmd::run(command, &remote),
         Command::Apply { remote, dir } => apply_cmd::run(&dir, &remote),
     };
     result.unwrap_or_else(|e| {

@@ -5,7 +5,7 @@
 //! are the executions that were running at the last stop resumed, in the
 //! background, however long that backlog is.
 
-mod executor;
+mod functions;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -17,8 +17,6 @@ use std::time::Duration;
 
 use sluice_console::AppState;
 use sluice_engine::{Durability, Engine, EngineConfig};
-
-use crate::local::Functions;
 
 /// How long requests still in flight at shutdown may take to finish
 /// before the server stops anyway.
@@ -38,9 +36,9 @@ pub struct ServeArgs {
     /// When a change counts as stored, before it is acknowledged.
     #[arg(long, value_enum, default_value_t = DurabilityArg::Power)]
     durability: DurabilityArg,
-    /// A folder of function definitions (*.json) that Task states call as
-    /// `sluice:function:NAME`; `process` functions with `"protocol":
-    /// "stdio"` run. Without it, every Task that calls a function fails.
+    /// A folder of function definitions (*.json) to deploy at start-up
+    /// (as with `sluice function deploy`); Task states call them as
+    /// `sluice:function:NAME`. Functions deployed earlier stay deployed.
     #[arg(long, value_name = "DIR")]
     functions: Option<PathBuf>,
 }
@@ -99,27 +97,33 @@ pub fn run(args: ServeArgs) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    let functions = match &args.functions {
-        Some(dir) => Functions::load(dir)?,
-        None => Functions::default(),
-    };
+    // Check the folder before opening the store, so a typo fails fast.
+    if let Some(dir) = &args.functions {
+        sluice_executors::load_dir(dir)?;
+    }
+    let functions = sluice_executors::Functions::new();
     let durability = Durability::from(args.durability);
     let mut config = EngineConfig::new(&args.data);
     config.durability = durability;
-    let engine = Engine::open(config, Arc::new(executor::LocalFunctions::new(functions)))
-        .with_context(|| {
-            format!(
-                "cannot open the store in {} (is another sluice serve using it?)",
-                args.data.display()
-            )
-        })?;
+    let engine = Engine::open(config, Arc::new(functions.clone())).with_context(|| {
+        format!(
+            "cannot open the store in {} (is another sluice serve using it?)",
+            args.data.display()
+        )
+    })?;
+
+    if let Some(dir) = &args.functions {
+        let n = functions::preload(&engine, dir).await?;
+        tracing::info!(functions = n, folder = %dir.display(), "functions deployed from the folder");
+    }
+    functions::follow(&engine, &functions)?;
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     warn_if_exposed(address);
-    let state = AppState::new(engine.clone());
+    let state = AppState::new(engine.clone()).with_functions(functions::host(&functions));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let router = sluice_console::app(state.clone());
     let mut server = tokio::spawn(async move {

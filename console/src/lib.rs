@@ -12,11 +12,13 @@
 mod error;
 mod executions;
 mod extract;
+pub mod functions;
 mod ops;
 mod tasks;
 mod workflows;
 
 pub use error::{codes, ApiError};
+pub use functions::FunctionHost;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
@@ -43,6 +45,9 @@ pub struct AppState {
     shutdown: watch::Receiver<bool>,
     shutdown_tx: Arc<watch::Sender<bool>>,
     pub(crate) metrics: Arc<ops::MetricsCache>,
+    /// Runs functions for `/api/v1/functions/{name}/invocations`, logs and
+    /// `/metrics`; `None` on a server that runs none.
+    pub(crate) functions: Option<Arc<dyn FunctionHost>>,
 }
 
 impl AppState {
@@ -53,7 +58,14 @@ impl AppState {
             shutdown: rx,
             shutdown_tx: Arc::new(tx),
             metrics: Arc::new(ops::MetricsCache::default()),
+            functions: None,
         }
+    }
+
+    /// The executors that run functions invoked through the API.
+    pub fn with_functions(mut self, host: Arc<dyn FunctionHost>) -> Self {
+        self.functions = Some(host);
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -94,7 +106,25 @@ pub fn app(state: AppState) -> Router {
         .route("/executions/{id}/redrive", post(executions::redrive))
         .route("/tasks/{token}/success", post(tasks::success))
         .route("/tasks/{token}/failure", post(tasks::failure))
-        .route("/tasks/{token}/heartbeat", post(tasks::heartbeat));
+        .route("/tasks/{token}/heartbeat", post(tasks::heartbeat))
+        .route("/functions", get(functions::list))
+        .route(
+            "/functions/{name}",
+            put(functions::deploy)
+                .get(functions::describe)
+                .delete(functions::delete),
+        )
+        .route(
+            "/functions/{name}/versions/{version}",
+            get(functions::version),
+        )
+        .route("/functions/{name}/aliases", get(functions::aliases))
+        .route(
+            "/functions/{name}/aliases/{alias}",
+            put(functions::put_alias),
+        )
+        .route("/functions/{name}/invocations", post(functions::invoke))
+        .route("/functions/{name}/logs", get(functions::logs));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(ops::healthz))
