@@ -2,6 +2,7 @@
 
 mod apply_cmd;
 mod client;
+mod doctor_cmd;
 mod execution_cmd;
 mod function_cmd;
 mod local;
@@ -48,6 +49,9 @@ enum Command {
         #[command(subcommand)]
         command: function_cmd::FunctionCommand,
     },
+    /// Check what this machine offers functions: the isolation layers of
+    /// process functions (namespaces, cgroups, uid), each in force or not.
+    Doctor,
     /// Send a folder of definitions to a server: workflows/, functions/,
     /// sources/ and triggers/ (each *.json; workflows are named after their
     /// file, the others by their "name").
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
         Command::Workflow { remote, command } => return workflow_cmd::run(command, &remote),
         Command::Execution { remote, command } => execution_cmd::run(command, &remote),
         Command::Function { remote, command } => function_cmd::run(command, &remote),
+        Command::Doctor => return doctor_cmd::run(),
         Command::Apply { remote, dir } => apply_cmd::run(&dir, &remote),
     };
     result.unwrap_or_else(|e| {

@@ -41,6 +41,12 @@ pub struct ServeArgs {
     /// `sluice:function:NAME`. Functions deployed earlier stay deployed.
     #[arg(long, value_name = "DIR")]
     functions: Option<PathBuf>,
+    /// Run `stdio` process functions in the Linux sandbox: their own
+    /// user, PID, mount, IPC, UTS and network namespaces, uid 65534, only
+    /// their code folder and a private /tmp visible, cgroup memory, pids and
+    /// CPU limits. `sluice doctor` shows which layers this machine has.
+    #[arg(long)]
+    isolation: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -101,7 +107,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if let Some(dir) = &args.functions {
         sluice_executors::load_dir(dir)?;
     }
-    let functions = sluice_executors::Functions::new();
+    // Tasks the engine dispatches at once (timers, recovery) wait until the
+    // catalog's functions are loaded below.
+    let functions = sluice_executors::Functions::new_loading();
+    if args.isolation {
+        functions::report_isolation(&functions.enable_isolation());
+    } else {
+        tracing::warn!("process functions run without a sandbox; pass --isolation to sandbox them");
+    }
     let durability = Durability::from(args.durability);
     let mut config = EngineConfig::new(&args.data);
     config.durability = durability;
@@ -117,6 +130,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         tracing::info!(functions = n, folder = %dir.display(), "functions deployed from the folder");
     }
     functions::follow(&engine, &functions)?;
+    functions.loaded();
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

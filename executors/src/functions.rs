@@ -178,6 +178,11 @@ struct Inner {
     logs: Mutex<BTreeMap<String, Arc<LogRing>>>,
     stats: Mutex<BTreeMap<String, Stats>>,
     http: reqwest::Client,
+    /// False until the definitions are loaded: invocations wait for it
+    /// (the engine may dispatch recovered tasks before the catalog is read).
+    loaded: tokio::sync::watch::Sender<bool>,
+    /// Linux sandboxing of `process` functions, when switched on.
+    isolation: RwLock<Option<Arc<process::sandbox::Isolation>>>,
 }
 
 /// The deployed functions. Cheap to clone; implements the engine's
@@ -210,11 +215,41 @@ impl Functions {
             logs: Mutex::new(BTreeMap::new()),
             stats: Mutex::new(BTreeMap::new()),
             http: http::client(),
+            isolation: RwLock::new(None),
+            loaded: tokio::sync::watch::Sender::new(true),
         });
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(maintain(Arc::downgrade(&inner)));
         }
         Functions { inner }
+    }
+
+    /// Like [`Functions::new`], but invocations wait (up to a minute) until
+    /// [`Functions::loaded`] is called: for a server that reads its
+    /// definitions from a store that the engine opens first.
+    pub fn new_loading() -> Functions {
+        let f = Functions::new();
+        f.inner.loaded.send_replace(false);
+        f
+    }
+
+    /// The definitions are in: waiting invocations go ahead.
+    pub fn loaded(&self) {
+        self.inner.loaded.send_replace(true);
+    }
+
+    /// Run `stdio` process functions in the Linux sandbox
+    /// ([`process::sandbox`]); returns its layers (what is in force and
+    /// what is not on this machine), for the start-up log and `doctor`.
+    pub fn enable_isolation(&self) -> Vec<process::sandbox::Layer> {
+        let iso = process::sandbox::Isolation::get();
+        let layers = iso.layers().to_vec();
+        *self
+            .inner
+            .isolation
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(iso);
+        layers
     }
 
     /// Replace every version and alias of `name`. Versions whose definition
@@ -298,6 +333,10 @@ impl Functions {
             started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             ..Meter::default()
         };
+        if !*self.inner.loaded.borrow() {
+            let mut loaded = self.inner.loaded.subscribe();
+            let _ = tokio::time::timeout(Duration::from_secs(60), loaded.wait_for(|l| *l)).await;
+        }
         let found = {
             let entries = self.inner.entries.read().unwrap_or_else(|p| p.into_inner());
             match entries.get(name) {
@@ -490,8 +529,13 @@ async fn run(
             env.push(("SLUICE_IDEMPOTENCY_KEY".into(), caller.request_id.clone()));
             env.push(("AWS_LAMBDA_REQUEST_ID".into(), caller.request_id.clone()));
             let (def, dir, event) = (def.clone(), deployed.code_dir.clone(), event.clone());
+            let isolation = inner
+                .isolation
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
             let joined = tokio::task::spawn_blocking(move || {
-                process::stdio::invoke(&def, &dir, &env, &event, timeout)
+                process::stdio::invoke(&def, &dir, &env, &event, timeout, isolation.as_deref())
             })
             .await;
             let (result, run) = joined.map_err(|e| {

@@ -3,6 +3,8 @@
 //! ([`stdio`]); `lambda` keeps warm ones that call the Runtime API
 //! ([`crate::lambda`]).
 
+#[cfg(target_os = "linux")]
+pub mod sandbox;
 pub mod stdio;
 
 use std::path::Path;

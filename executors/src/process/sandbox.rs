@@ -96,7 +96,9 @@ fn make_base(dir: PathBuf) -> Option<PathBuf> {
 impl Isolation {
     /// The machine's isolation, probed on first use.
     pub fn get() -> Arc<Isolation> {
-        ISOLATION.get_or_init(|| Arc::new(Isolation::probe())).clone()
+        ISOLATION
+            .get_or_init(|| Arc::new(Isolation::probe()))
+            .clone()
     }
 
     pub fn layers(&self) -> &[Layer] {
@@ -140,12 +142,20 @@ impl Isolation {
         layers.push(Layer {
             name: "user namespace",
             available: user_ns,
-            detail: if user_ns { format!("uid/gid {SANDBOX_UID} inside and outside") } else { "unshare(CLONE_NEWUSER) was refused".into() },
+            detail: if user_ns {
+                format!("uid/gid {SANDBOX_UID} inside and outside")
+            } else {
+                "unshare(CLONE_NEWUSER) was refused".into()
+            },
         });
         layers.push(Layer {
             name: "non-root uid",
             available: root,
-            detail: if root { format!("functions run as uid {SANDBOX_UID}") } else { "the engine is not root, so functions run as its uid".into() },
+            detail: if root {
+                format!("functions run as uid {SANDBOX_UID}")
+            } else {
+                "the engine is not root, so functions run as its uid".into()
+            },
         });
         let mounts = ns_flags & libc::CLONE_NEWNS != 0;
         let root_dir = std::env::temp_dir().join("sluice-sandbox-root");
@@ -154,7 +164,8 @@ impl Isolation {
             name: "filesystem view",
             available: mounts,
             detail: if mounts {
-                "read-only system folders, code folder and interpreter; private size-limited /tmp".into()
+                "read-only system folders, code folder and interpreter; private size-limited /tmp"
+                    .into()
             } else {
                 "no mount namespace: functions see the host's files (as their uid allows)".into()
             },
@@ -174,7 +185,16 @@ impl Isolation {
             let m = make_base(PathBuf::from("/sys/fs/cgroup/memory/sluice"));
             let p = make_base(PathBuf::from("/sys/fs/cgroup/pids/sluice"));
             let c = make_base(PathBuf::from("/sys/fs/cgroup/cpu/sluice"));
-            (if m.is_some() { Cgroups::V1 } else { Cgroups::None }, m, p, c)
+            (
+                if m.is_some() {
+                    Cgroups::V1
+                } else {
+                    Cgroups::None
+                },
+                m,
+                p,
+                c,
+            )
         } else {
             (Cgroups::None, None, None, None)
         };
@@ -215,12 +235,22 @@ impl Isolation {
             available: true,
             detail: "only the Lambda variables and the function's env".into(),
         });
-        Isolation { ns_flags, user_ns, mounts, cgroups, memory_base, pids_base, cpu_base, root_dir, layers }
+        Isolation {
+            ns_flags,
+            user_ns,
+            mounts,
+            cgroups,
+            memory_base,
+            pids_base,
+            cpu_base,
+            root_dir,
+            layers,
+        }
     }
 }
 
 /// The cgroup folders of one instance; removed when dropped.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct InstanceCgroups {
     dirs: Vec<PathBuf>,
     memory: Option<PathBuf>,
@@ -250,8 +280,17 @@ impl InstanceCgroups {
     /// Peak memory of the instance, in KiB.
     pub fn peak_kb(&self) -> Option<u64> {
         let m = self.memory.as_ref()?;
-        let file = if self.v2 { "memory.peak" } else { "memory.max_usage_in_bytes" };
-        std::fs::read_to_string(m.join(file)).ok()?.trim().parse::<u64>().ok().map(|b| b / 1024)
+        let file = if self.v2 {
+            "memory.peak"
+        } else {
+            "memory.max_usage_in_bytes"
+        };
+        std::fs::read_to_string(m.join(file))
+            .ok()?
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .map(|b| b / 1024)
     }
 }
 
@@ -264,7 +303,10 @@ impl Drop for InstanceCgroups {
         // The processes may take a moment to be gone after SIGKILL.
         std::thread::spawn(move || {
             for _ in 0..100 {
-                if dirs.iter().all(|d| std::fs::remove_dir(d).is_ok() || !d.exists()) {
+                if dirs
+                    .iter()
+                    .all(|d| std::fs::remove_dir(d).is_ok() || !d.exists())
+                {
                     return;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(50));
@@ -330,7 +372,10 @@ fn program_prefix(program: &str) -> Option<PathBuf> {
     let path = if program.contains('/') {
         PathBuf::from(program)
     } else {
-        crate::process::PATH.split(':').map(|d| Path::new(d).join(program)).find(|p| p.exists())?
+        crate::process::PATH
+            .split(':')
+            .map(|d| Path::new(d).join(program))
+            .find(|p| p.exists())?
     };
     let real = path.canonicalize().ok()?;
     let prefix = real.parent()?.parent()?.to_path_buf();
@@ -344,8 +389,16 @@ fn program_prefix(program: &str) -> Option<PathBuf> {
 
 impl Isolation {
     pub fn prepare(&self, needs: &Needs<'_>) -> io::Result<Prepared> {
-        let id = format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-        let mut cgroups = InstanceCgroups { v2: self.cgroups == Cgroups::V2, ..InstanceCgroups::default() };
+        let id = format!(
+            "{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut cgroups = InstanceCgroups {
+            dirs: Vec::new(),
+            memory: None,
+            v2: self.cgroups == Cgroups::V2,
+        };
         let mut procs_files = Vec::new();
         let memory_bytes = needs.memory_mb << 20;
         let mut rlimits: Vec<(libc::__rlimit_resource_t, u64)> = vec![(libc::RLIMIT_CORE, 0)];
@@ -371,14 +424,19 @@ impl Isolation {
                     let dir = base.join(&id);
                     std::fs::create_dir(&dir)?;
                     std::fs::write(dir.join("memory.limit_in_bytes"), memory_bytes.to_string())?;
-                    let _ = std::fs::write(dir.join("memory.memsw.limit_in_bytes"), memory_bytes.to_string());
+                    let _ = std::fs::write(
+                        dir.join("memory.memsw.limit_in_bytes"),
+                        memory_bytes.to_string(),
+                    );
                     procs_files.push(cstr(&dir.join("cgroup.procs")));
                     cgroups.memory = Some(dir.clone());
                     cgroups.dirs.push(dir);
                 }
                 if let Some(base) = &self.pids_base {
                     let dir = base.join(&id);
-                    if std::fs::create_dir(&dir).is_ok() && std::fs::write(dir.join("pids.max"), PIDS_MAX.to_string()).is_ok() {
+                    if std::fs::create_dir(&dir).is_ok()
+                        && std::fs::write(dir.join("pids.max"), PIDS_MAX.to_string()).is_ok()
+                    {
                         procs_files.push(cstr(&dir.join("cgroup.procs")));
                         cgroups.dirs.push(dir);
                     }
@@ -408,11 +466,24 @@ impl Isolation {
         let (api_parent, api_child) = if needs.api_listener && ns_flags & libc::CLONE_NEWNET != 0 {
             let mut fds = [0 as RawFd; 2];
             // SAFETY: socketpair writes two fds into the array.
-            if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) } != 0 {
+            if unsafe {
+                libc::socketpair(
+                    libc::AF_UNIX,
+                    libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+                    0,
+                    fds.as_mut_ptr(),
+                )
+            } != 0
+            {
                 return Err(io::Error::last_os_error());
             }
             // SAFETY: both fds were just created and are owned here.
-            unsafe { (Some(OwnedFd::from_raw_fd(fds[0])), Some(OwnedFd::from_raw_fd(fds[1]))) }
+            unsafe {
+                (
+                    Some(OwnedFd::from_raw_fd(fds[0])),
+                    Some(OwnedFd::from_raw_fd(fds[1])),
+                )
+            }
         } else {
             (None, None)
         };
@@ -422,7 +493,7 @@ impl Isolation {
         let root = self.mounts.then(|| self.root_dir.clone());
         if let Some(root) = &root {
             let mut dirs: Vec<PathBuf> = Vec::new();
-            let mut add_dir = |p: &Path, dirs: &mut Vec<PathBuf>| {
+            let add_dir = |p: &Path, dirs: &mut Vec<PathBuf>| {
                 let mut acc = PathBuf::from("/");
                 for c in p.components().skip(1) {
                     acc.push(c);
@@ -445,7 +516,15 @@ impl Isolation {
                 // A symlink (e.g. /bin → usr/bin) is re-created by binding its target's path.
                 binds.push((cstr(p), cstr(&join_root(root, p)), true));
             }
-            let files = ["/etc/ld.so.cache", "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/resolv.conf", "/etc/hosts"];
+            let files = [
+                "/etc/ld.so.cache",
+                "/etc/localtime",
+                "/etc/passwd",
+                "/etc/group",
+                "/etc/nsswitch.conf",
+                "/etc/resolv.conf",
+                "/etc/hosts",
+            ];
             add_dir(Path::new("/etc"), &mut dirs);
             for f in files.iter().map(Path::new).filter(|f| f.exists()) {
                 binds.push((cstr(f), cstr(&join_root(root, f)), false));
@@ -454,7 +533,11 @@ impl Isolation {
                 add_dir(Path::new(d), &mut dirs);
             }
             for f in ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"] {
-                binds.push((cstr(Path::new(f)), cstr(&join_root(root, Path::new(f))), false));
+                binds.push((
+                    cstr(Path::new(f)),
+                    cstr(&join_root(root, Path::new(f))),
+                    false,
+                ));
             }
             mkdirs = dirs.iter().map(|d| cstr(&join_root(root, d))).collect();
         }
@@ -466,16 +549,33 @@ impl Isolation {
             root: root.as_deref().map(cstr),
             mkdirs,
             binds,
-            tmp: cstr(&root.as_deref().map_or_else(|| PathBuf::from("/tmp"), |r| r.join("tmp"))),
-            tmp_options: CString::new(format!("size={}m,mode=1777", needs.memory_mb.clamp(16, 512))).unwrap_or_default(),
-            proc_dir: CString::new("/proc").unwrap_or_default(),
+            tmp: cstr(
+                &root
+                    .as_deref()
+                    .map_or_else(|| PathBuf::from("/tmp"), |r| r.join("tmp")),
+            ),
+            tmp_options: CString::new(format!(
+                "size={}m,mode=1777",
+                needs.memory_mb.clamp(16, 512)
+            ))
+            .unwrap_or_default(),
+            proc_dir: cstr(
+                &root
+                    .as_deref()
+                    .map_or_else(|| PathBuf::from("/proc"), |r| r.join("proc")),
+            ),
             work_dir: cstr(needs.code_dir),
             rlimits,
             api_socket: api_child.as_ref().map(AsRawFd::as_raw_fd),
             // SAFETY: plain getter.
             root_user: unsafe { libc::geteuid() } == 0,
         };
-        Ok(Prepared { plan: Arc::new(plan), cgroups, api_parent, api_child })
+        Ok(Prepared {
+            plan: Arc::new(plan),
+            cgroups,
+            api_parent,
+            api_child,
+        })
     }
 }
 
@@ -503,13 +603,22 @@ impl Prepared {
 
 fn recv_fd(sock: RawFd) -> io::Result<RawFd> {
     // Wait at most 10 s for the child to send it.
-    let mut pfd = libc::pollfd { fd: sock, events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd: sock,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     // SAFETY: one valid pollfd.
     if unsafe { libc::poll(&mut pfd, 1, 10_000) } <= 0 {
-        return Err(io::Error::other("the sandboxed process did not create its Runtime API listener"));
+        return Err(io::Error::other(
+            "the sandboxed process did not create its Runtime API listener",
+        ));
     }
     let mut byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
     let mut control = [0u8; 64];
     // SAFETY: msghdr filled with valid buffers of the stated sizes.
     unsafe {
@@ -525,7 +634,9 @@ fn recv_fd(sock: RawFd) -> io::Result<RawFd> {
         if cmsg.is_null() || (*cmsg).cmsg_type != libc::SCM_RIGHTS {
             return Err(io::Error::other("the sandboxed process sent no listener"));
         }
-        Ok(std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>()))
+        Ok(std::ptr::read_unaligned(
+            libc::CMSG_DATA(cmsg).cast::<RawFd>(),
+        ))
     }
 }
 
@@ -582,28 +693,54 @@ impl Plan {
             write_file(f, pid)?;
         }
         for (resource, value) in &self.rlimits {
-            let lim = libc::rlimit { rlim_cur: *value, rlim_max: *value };
+            let lim = libc::rlimit {
+                rlim_cur: *value,
+                rlim_max: *value,
+            };
             check(libc::setrlimit(*resource, &lim))?;
         }
         if self.ns_flags != 0 {
             check(libc::unshare(self.ns_flags))?;
         }
         if let Some(root) = &self.root {
-            check(libc::mount(std::ptr::null(), c"/".as_ptr(), std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()))?;
-            check(libc::mount(c"tmpfs".as_ptr(), root.as_ptr(), c"tmpfs".as_ptr(), libc::MS_NOSUID | libc::MS_NODEV, c"size=1m,mode=755".as_ptr().cast()))?;
+            check(libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ))?;
+            check(libc::mount(
+                c"tmpfs".as_ptr(),
+                root.as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                c"size=1m,mode=755".as_ptr().cast(),
+            ))?;
             for d in &self.mkdirs {
                 libc::mkdir(d.as_ptr(), 0o755);
             }
             for (src, dst, is_dir) in &self.binds {
                 if !is_dir {
-                    let fd = libc::open(dst.as_ptr(), libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC, 0o644);
+                    let fd = libc::open(
+                        dst.as_ptr(),
+                        libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
+                        0o644,
+                    );
                     if fd >= 0 {
                         libc::close(fd);
                     }
                 } else {
                     libc::mkdir(dst.as_ptr(), 0o755);
                 }
-                if libc::mount(src.as_ptr(), dst.as_ptr(), std::ptr::null(), libc::MS_BIND | libc::MS_REC, std::ptr::null()) != 0 {
+                if libc::mount(
+                    src.as_ptr(),
+                    dst.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND | libc::MS_REC,
+                    std::ptr::null(),
+                ) != 0
+                {
                     continue;
                 }
                 check(libc::mount(
@@ -614,13 +751,13 @@ impl Plan {
                     std::ptr::null(),
                 ))?;
             }
-            check(libc::mount(c"tmpfs".as_ptr(), self.tmp.as_ptr(), c"tmpfs".as_ptr(), libc::MS_NOSUID | libc::MS_NODEV, self.tmp_options.as_ptr().cast()))?;
-            check(libc::chdir(root.as_ptr()))?;
-            check(libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) as libc::c_int)?;
-            check(libc::umount2(c".".as_ptr(), libc::MNT_DETACH))?;
-            check(libc::chdir(c"/".as_ptr()))?;
-            // The root tmpfs itself is read-only once populated.
-            libc::mount(std::ptr::null(), c"/".as_ptr(), std::ptr::null(), libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_BIND, std::ptr::null());
+            check(libc::mount(
+                c"tmpfs".as_ptr(),
+                self.tmp.as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                self.tmp_options.as_ptr().cast(),
+            ))?;
         }
         if self.ns_flags & libc::CLONE_NEWUTS != 0 {
             let name = b"sluice";
@@ -663,10 +800,27 @@ impl Plan {
             }
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             if self.root.is_some() {
-                check(libc::mount(c"proc".as_ptr(), self.proc_dir.as_ptr(), c"proc".as_ptr(), libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC, std::ptr::null()))?;
+                check(libc::mount(
+                    c"proc".as_ptr(),
+                    self.proc_dir.as_ptr(),
+                    c"proc".as_ptr(),
+                    libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                    std::ptr::null(),
+                ))?;
             }
         }
-        check(libc::chdir(self.work_dir.as_ptr()))?;
+        // chroot rather than pivot_root (which gVisor does not fully
+        // support): the process ends with no capability outside its own
+        // user namespace, so it cannot chroot back out; the host's tree
+        // stays mounted only in this private mount namespace. It happens
+        // inside the new user namespace when there is one (unshare of a
+        // user namespace is refused inside a chroot), else before the uid
+        // changes (chroot needs the capability).
+        let mut chrooted = false;
+        if let (Some(root), false) = (&self.root, self.user_ns && self.root_user) {
+            check(libc::chroot(root.as_ptr()))?;
+            chrooted = true;
+        }
         if self.root_user {
             let id = SANDBOX_UID;
             check(libc::setgroups(0, std::ptr::null()))?;
@@ -674,7 +828,8 @@ impl Plan {
             check(libc::setresuid(id, id, id))?;
             // Keep /proc/self writable by the process itself (for the maps below).
             libc::prctl(libc::PR_SET_DUMPABLE, 1);
-            if self.user_ns && libc::unshare(libc::CLONE_NEWUSER) == 0 {
+            if self.user_ns {
+                check(libc::unshare(libc::CLONE_NEWUSER))?;
                 let mut line = [0u8; 64];
                 let n = decimal(id as u64, &mut buf).len();
                 let text = decimal(id as u64, &mut buf);
@@ -688,6 +843,10 @@ impl Plan {
                 write_file(c"/proc/self/gid_map", map)?;
             }
         }
+        if let (Some(root), false) = (&self.root, chrooted) {
+            check(libc::chroot(root.as_ptr()))?;
+        }
+        check(libc::chdir(self.work_dir.as_ptr()))?;
         check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
         Ok(())
     }
@@ -703,7 +862,8 @@ unsafe fn loopback_up() -> io::Result<()> {
     for (i, b) in b"lo".iter().enumerate() {
         req.ifr_name[i] = *b as libc::c_char;
     }
-    req.ifr_ifru.ifru_flags = (libc::IFF_UP | libc::IFF_LOOPBACK | libc::IFF_RUNNING) as libc::c_short;
+    req.ifr_ifru.ifru_flags =
+        (libc::IFF_UP | libc::IFF_LOOPBACK | libc::IFF_RUNNING) as libc::c_short;
     let r = libc::ioctl(s, libc::SIOCSIFFLAGS, &req);
     libc::close(s);
     check(r)
@@ -717,15 +877,28 @@ unsafe fn send_listener(sock: RawFd) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     let one: libc::c_int = 1;
-    libc::setsockopt(l, libc::SOL_SOCKET, libc::SO_REUSEADDR, (&one as *const libc::c_int).cast(), 4);
+    libc::setsockopt(
+        l,
+        libc::SOL_SOCKET,
+        libc::SO_REUSEADDR,
+        (&one as *const libc::c_int).cast(),
+        4,
+    );
     let mut addr: libc::sockaddr_in = std::mem::zeroed();
     addr.sin_family = libc::AF_INET as libc::sa_family_t;
     addr.sin_port = API_PORT.to_be();
     addr.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
-    check(libc::bind(l, (&addr as *const libc::sockaddr_in).cast(), std::mem::size_of::<libc::sockaddr_in>() as u32))?;
+    check(libc::bind(
+        l,
+        (&addr as *const libc::sockaddr_in).cast(),
+        std::mem::size_of::<libc::sockaddr_in>() as u32,
+    ))?;
     check(libc::listen(l, 16))?;
     let mut byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
     let mut control = [0u8; 64];
     let mut msg: libc::msghdr = std::mem::zeroed();
     msg.msg_iov = &mut iov;

@@ -54,6 +54,7 @@ pub fn invoke(
     env: &[(String, String)],
     event: &Value,
     timeout: Duration,
+    isolation: Option<&super::sandbox::Isolation>,
 ) -> (Result<Value, TaskError>, Run) {
     let mut run = Run::default();
     let fail = |cause: String| TaskError::new(names::TASK_FAILED, cause);
@@ -71,6 +72,38 @@ pub fn invoke(
         .stderr(Stdio::piped())
         // Its own process group, so a timeout stops its children too.
         .process_group(0);
+    let sandbox = match isolation {
+        None => None,
+        Some(iso) => {
+            let needs = super::sandbox::Needs {
+                code_dir,
+                program,
+                memory_mb: def.memory_mb,
+                cpu_seconds: Some(timeout.as_secs() + 1),
+                network: def.network,
+                api_listener: false,
+            };
+            match iso.prepare(&needs) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    return (
+                        Err(fail(format!(
+                            "cannot prepare the sandbox of '{}': {e}",
+                            def.name
+                        ))),
+                        run,
+                    )
+                }
+            }
+        }
+    };
+    if let Some(s) = &sandbox {
+        let plan = s.plan.clone();
+        // SAFETY: `enter` only makes system calls on buffers prepared above.
+        unsafe {
+            command.pre_exec(move || plan.enter());
+        }
+    }
     let mut child = match command.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -149,6 +182,26 @@ pub fn invoke(
     // std's Child must not wait again: it was reaped above.
     std::mem::forget(child);
     run.max_rss_kb = Some(usage.ru_maxrss as u64);
+    if let Some(s) = &sandbox {
+        if let Some(peak) = s.cgroups.peak_kb() {
+            run.max_rss_kb = Some(peak);
+        }
+        if s.cgroups.memory_exceeded()
+            && !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0)
+        {
+            let _ = writer.join();
+            run.stderr = err_reader.join().unwrap_or_default();
+            run.stdout = out_reader.join().unwrap_or_default();
+            let err = TaskError::new(
+                names::MEMORY_EXCEEDED,
+                format!(
+                    "function '{}' needed more than its memoryMb ({} MiB) and was stopped",
+                    def.name, def.memory_mb
+                ),
+            );
+            return (Err(err), run);
+        }
+    }
     let _ = writer.join();
     run.stdout = out_reader.join().unwrap_or_default();
     run.stderr = err_reader.join().unwrap_or_default();
