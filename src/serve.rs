@@ -1,11 +1,13 @@
 //! `sluice serve`: the durable engine behind the REST API.
 //!
-//! Start-up order matters: the store is opened, then the HTTP listener
-//! answers (so `/healthz` says the process is up at once), and only then
+//! Start-up order matters: the HTTP listener answers first (503,
+//! `/healthz` `{"status": "starting"}`, while the store opens), then the
+//! API (`/healthz` `{"status": "ok", "recovered": false}`), and only then
 //! are the executions that were running at the last stop resumed, in the
 //! background, however long that backlog is.
 
 mod functions;
+mod starting;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -41,6 +43,10 @@ pub struct ServeArgs {
     /// `sluice:function:NAME`. Functions deployed earlier stay deployed.
     #[arg(long, value_name = "DIR")]
     functions: Option<PathBuf>,
+    /// The store's page cache in MiB: more keeps more of a large store in
+    /// memory, less bounds the server's memory.
+    #[arg(long, value_name = "MIB", default_value_t = sluice_engine::DEFAULT_CACHE_BYTES / (1024 * 1024))]
+    cache_mb: u64,
     /// Run `stdio` process functions in the Linux sandbox: their own
     /// user, PID, mount, IPC, UTS and network namespaces, uid 65534, only
     /// their code folder and a private /tmp visible, cgroup memory, pids and
@@ -118,28 +124,15 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let durability = Durability::from(args.durability);
     let mut config = EngineConfig::new(&args.data);
     config.durability = durability;
-    let engine = Engine::open(config, Arc::new(functions.clone())).with_context(|| {
-        format!(
-            "cannot open the store in {} (is another sluice serve using it?)",
-            args.data.display()
-        )
-    })?;
-
-    if let Some(dir) = &args.functions {
-        let n = functions::preload(&engine, dir).await?;
-        tracing::info!(functions = n, folder = %dir.display(), "functions deployed from the folder");
-    }
-    functions::follow(&engine, &functions)?;
-    functions.loaded();
+    config.cache_bytes = args.cache_mb.saturating_mul(1024 * 1024);
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     warn_if_exposed(address);
-    let state = AppState::new(engine.clone()).with_functions(functions::host(&functions));
+    let (router, ready) = starting::gate();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let router = sluice_console::app(state.clone());
     let mut server = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async {
@@ -157,6 +150,33 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .map_or_else(|| "none".to_string(), |d| d.display().to_string()),
         "sluice is serving"
     );
+
+    let data = args.data.clone();
+    let executor = Arc::new(functions.clone());
+    let opening = tokio::task::spawn_blocking(move || {
+        Engine::open(config, executor).with_context(|| {
+            format!(
+                "cannot open the store in {} (is another sluice serve using it?)",
+                data.display()
+            )
+        })
+    });
+    let engine = tokio::select! {
+        opened = opening => opened.context("opening the store stopped unexpectedly")??,
+        signal = shutdown_signal() => {
+            tracing::info!(signal, "shutting down before the store was open");
+            return Ok(());
+        }
+    };
+    if let Some(dir) = &args.functions {
+        let n = functions::preload(&engine, dir).await?;
+        tracing::info!(functions = n, folder = %dir.display(), "functions deployed from the folder");
+    }
+    functions::follow(&engine, &functions)?;
+    functions.loaded();
+    let state = AppState::new(engine.clone()).with_functions(functions::host(&functions));
+    // Only this task sets the cell.
+    let _ = ready.set(sluice_console::app(state.clone()));
 
     tokio::spawn(async move {
         match engine.recover().await {

@@ -2,6 +2,9 @@
 //! store with an in-process executor, and the router driven through
 //! `oneshot` without a socket.
 
+// Each test binary uses a different part of this harness.
+#![allow(dead_code)]
+
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
