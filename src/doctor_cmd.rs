@@ -9,7 +9,7 @@ use sluice_executors::process::sandbox::Isolation;
 /// every layer is in force, 1 otherwise.
 pub fn run() -> ExitCode {
     let isolation = Isolation::get();
-    println!("process function isolation (protocol \"stdio\"; warm \"lambda\" processes are not sandboxed yet):");
+    println!("process function isolation (sluice serve --isolation):");
     let mut all = true;
     for l in isolation.layers() {
         all &= l.available;

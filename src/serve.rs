@@ -47,7 +47,7 @@ pub struct ServeArgs {
     /// memory, less bounds the server's memory.
     #[arg(long, value_name = "MIB", default_value_t = sluice_engine::DEFAULT_CACHE_BYTES / (1024 * 1024))]
     cache_mb: u64,
-    /// Run `stdio` process functions in the Linux sandbox: their own
+    /// Run process functions (stdio and lambda) in the Linux sandbox: their own
     /// user, PID, mount, IPC, UTS and network namespaces, uid 65534, only
     /// their code folder and a private /tmp visible, cgroup memory, pids and
     /// CPU limits. `sluice doctor` shows which layers this machine has.

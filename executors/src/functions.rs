@@ -100,7 +100,7 @@ struct Function {
 }
 
 impl Function {
-    fn new(deployed: Deployed) -> Function {
+    fn new(deployed: Deployed, isolation: Option<Arc<process::sandbox::Isolation>>) -> Function {
         let label = deployed.label();
         let def = &deployed.def;
         let env = process::environment(def, &label, &deployed.code_dir);
@@ -112,6 +112,7 @@ impl Function {
                     version: label.clone(),
                     code_dir: deployed.code_dir.clone(),
                     env: env.clone(),
+                    isolation,
                 })))
             }
             (Runtime::Wasm, _) => Runner::Wasm(tokio::sync::OnceCell::new()),
@@ -238,7 +239,7 @@ impl Functions {
         self.inner.loaded.send_replace(true);
     }
 
-    /// Run `stdio` process functions in the Linux sandbox
+    /// Run `process` functions deployed from now on in the Linux sandbox
     /// ([`process::sandbox`]); returns its layers (what is in force and
     /// what is not on this machine), for the start-up log and `doctor`.
     pub fn enable_isolation(&self) -> Vec<process::sandbox::Layer> {
@@ -255,6 +256,12 @@ impl Functions {
     /// Replace every version and alias of `name`. Versions whose definition
     /// did not change keep their warm instances.
     pub fn install(&self, name: &str, versions: Vec<Deployed>, aliases: BTreeMap<String, u64>) {
+        let isolation = self
+            .inner
+            .isolation
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let mut entries = self
             .inner
             .entries
@@ -269,7 +276,7 @@ impl Functions {
             let key = d.version.unwrap_or(0);
             let f = match old.versions.get(&key) {
                 Some(f) if f.deployed == d => f.clone(),
-                _ => Arc::new(Function::new(d)),
+                _ => Arc::new(Function::new(d, isolation.clone())),
             };
             entry.versions.insert(key, f);
         }

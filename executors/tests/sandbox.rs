@@ -181,3 +181,25 @@ print(json.dumps({"forked": n, "error": err}))
         json!({"ok": true})
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_processes_are_sandboxed_and_still_reach_the_runtime_api() {
+    let f = sandboxed();
+    // The real awslambdaric, without network: the Runtime API listener is
+    // created inside the sandbox's network namespace.
+    deploy(&f, lambda_def("sbx", json!({})));
+    let first = invoke(&f, "sbx", json!({"n": 1})).await;
+    let r = first
+        .result
+        .unwrap_or_else(|e| panic!("{e}; stderr {}", first.meter.stderr));
+    assert_eq!(r["echo"], json!({"n": 1}));
+    assert_eq!(r["pid"], 1, "not in a PID namespace of its own: {r}");
+    let second = invoke(&f, "sbx", json!({"n": 2})).await;
+    assert!(!second.meter.cold);
+    assert_eq!(second.result.unwrap()["echo"], json!({"n": 2}));
+    let e = invoke(&f, "sbx", json!({"fail": 1}))
+        .await
+        .result
+        .unwrap_err();
+    assert_eq!(e.error, "ValueError");
+}

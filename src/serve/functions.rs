@@ -138,7 +138,6 @@ pub fn host(functions: &Functions) -> Arc<dyn FunctionHost> {
 
 /// Say at start-up which isolation layers are in force and which are not.
 pub fn report_isolation(layers: &[sluice_executors::process::sandbox::Layer]) {
-    tracing::warn!("warm \"lambda\" process functions are not sandboxed yet; \"stdio\" ones are");
     for l in layers {
         if l.available {
             tracing::info!(layer = l.name, detail = %l.detail, "function isolation");

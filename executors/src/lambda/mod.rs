@@ -36,6 +36,8 @@ pub struct Instance {
     server: tokio::task::JoinHandle<()>,
     output: Arc<Mutex<(CappedBuf, CappedBuf)>>,
     last_used: Instant,
+    /// The instance's sandbox (its cgroups go when it goes).
+    sandbox: Option<crate::process::sandbox::Prepared>,
 }
 
 use api::Job;
@@ -67,6 +69,8 @@ pub struct Spec {
     pub version: String,
     pub code_dir: PathBuf,
     pub env: Vec<(String, String)>,
+    /// The Linux sandbox, when switched on.
+    pub isolation: Option<Arc<crate::process::sandbox::Isolation>>,
 }
 
 impl Instance {
@@ -78,34 +82,67 @@ impl Instance {
             .command
             .split_first()
             .ok_or_else(|| fail("the function has no command".into()))?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| fail(format!("cannot open a port for the Runtime API: {e}")))?;
-        let address = listener
-            .local_addr()
-            .map_err(|e| fail(format!("cannot read the Runtime API port: {e}")))?;
+        let mut sandbox = match &spec.isolation {
+            None => None,
+            Some(iso) => Some(
+                iso.prepare(&crate::process::sandbox::Needs {
+                    code_dir: &spec.code_dir,
+                    program,
+                    memory_mb: spec.def.memory_mb,
+                    cpu_seconds: None,
+                    network: spec.def.network,
+                    api_listener: true,
+                })
+                .map_err(|e| {
+                    fail(format!(
+                        "cannot prepare the sandbox of '{}': {e}",
+                        spec.def.name
+                    ))
+                })?,
+            ),
+        };
+        // Without a network namespace the Runtime API listens on a loopback
+        // port of the host; with one, the sandboxed child creates the
+        // listener inside its namespace and hands it over (after spawn).
+        let inside = sandbox.as_ref().is_some_and(|s| s.needs_api_listener());
+        let (listener, address) = if inside {
+            (
+                None,
+                format!("127.0.0.1:{}", crate::process::sandbox::API_PORT),
+            )
+        } else {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| fail(format!("cannot open a port for the Runtime API: {e}")))?;
+            let a = l
+                .local_addr()
+                .map_err(|e| fail(format!("cannot read the Runtime API port: {e}")))?;
+            (Some(l), a.to_string())
+        };
         let (jobs_tx, jobs_rx) = mpsc::channel(1);
         let shared = api::Shared::new(jobs_rx);
-        let router = api::router(shared.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
         let mut command = tokio::process::Command::new(program);
         command
             .args(args)
             .current_dir(&spec.code_dir)
             .env_clear()
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
-            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .env("AWS_LAMBDA_RUNTIME_API", &address)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        if let Some(s) = &sandbox {
+            let plan = s.plan.clone();
+            // SAFETY: `enter` only makes system calls on prepared buffers.
+            unsafe {
+                command.pre_exec(move || plan.enter());
+            }
+        }
         let mut child = match command.spawn() {
             Ok(c) => c,
             Err(e) => {
-                server.abort();
                 return Err(fail(format!(
                     "cannot start function '{}' ({program}): {e}",
                     spec.def.name
@@ -113,6 +150,28 @@ impl Instance {
             }
         };
         let pid = child.id().unwrap_or(0);
+        let listener = match listener {
+            Some(l) => l,
+            None => {
+                let mut s = sandbox.take();
+                let (received, s) = tokio::task::spawn_blocking(move || {
+                    let r = s.as_mut().map(|s| s.receive_listener());
+                    (r, s)
+                })
+                .await
+                .map_err(|e| fail(format!("the sandbox hand-over stopped: {e}")))?;
+                sandbox = s;
+                let std_listener = received
+                    .unwrap_or_else(|| Err(std::io::Error::other("no sandbox")))
+                    .map_err(|e| fail(format!("function '{}': {e}", spec.def.name)))?;
+                tokio::net::TcpListener::from_std(std_listener)
+                    .map_err(|e| fail(format!("cannot serve the sandbox's Runtime API: {e}")))?
+            }
+        };
+        let router = api::router(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
         let output = Arc::new(Mutex::new((CappedBuf::default(), CappedBuf::default())));
         for (stream, is_err) in [
             (
@@ -173,6 +232,7 @@ impl Instance {
             exited: exit_rx,
             kill: Some(kill_tx),
             server,
+            sandbox,
             output,
             last_used: Instant::now(),
         })
@@ -268,6 +328,14 @@ impl Instance {
                     broken = true;
                     let status = status.map(|s| s.clone().unwrap_or_default()).unwrap_or_default();
                     let init = self.shared.init_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    let init = if self.sandbox.as_ref().is_some_and(|s| s.cgroups.memory_exceeded()) {
+                        Some(TaskError::new(
+                            names::MEMORY_EXCEEDED,
+                            format!("function '{name}' needed more than its memoryMb ({} MiB) and was stopped", spec.def.memory_mb),
+                        ))
+                    } else {
+                        init
+                    };
                     Err(init.unwrap_or_else(|| TaskError::new(
                         names::EXIT_ERROR,
                         format!("function '{name}' exited ({status}) during the invocation: {}", self.stderr_tail()),
@@ -292,7 +360,11 @@ impl Instance {
                 r.saturating_duration_since(self.started).as_secs_f64() * 1000.0
             });
         }
-        report.max_rss_kb = peak_rss_kb(self.pid);
+        report.max_rss_kb = self
+            .sandbox
+            .as_ref()
+            .and_then(|s| s.cgroups.peak_kb())
+            .or_else(|| peak_rss_kb(self.pid));
         // Let the readers catch up with what the function printed last.
         tokio::task::yield_now().await;
         {

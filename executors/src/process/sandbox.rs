@@ -9,6 +9,11 @@
 //! reported as `Sandbox.MemoryExceeded`; pids against fork bombs; a CPU
 //! quota), and with `RLIMIT_CPU` on one-shot processes.
 //!
+//! Without a network, a `lambda` process still reaches its Runtime API:
+//! the child creates the listener on 127.0.0.1:[`API_PORT`] inside its
+//! network namespace and passes it to the engine over a socketpair
+//! (SCM_RIGHTS), and the engine serves the API on it.
+//!
 //! The work happens in the child between fork and exec (`pre_exec`), so
 //! everything it needs (paths as C strings, the cgroup files) is prepared
 //! in the parent, and the child only makes system calls (no allocation).
