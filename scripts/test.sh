@@ -69,6 +69,36 @@ ensure_playwright() {
     fi
 }
 
+ensure_awslambdaric() {
+    # The executors' tests run Lambda handlers with the real Python runtime
+    # interface client. PyPI has wheels for x86_64/aarch64; without one, pip
+    # builds its C extension (aws-lambda-cpp), which needs the tools below.
+    if python3 -c 'import awslambdaric' >/dev/null 2>&1; then
+        return
+    fi
+    section "awslambdaric"
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        apt-get update -qq && apt-get install -y -qq python3-pip
+    fi
+    local pip_flags=()
+    if python3 -m pip install --help 2>/dev/null | grep -q -- --break-system-packages; then
+        pip_flags+=(--break-system-packages)
+    fi
+    if ! python3 -m pip install -q "${pip_flags[@]}" awslambdaric; then
+        apt-get update -qq
+        apt-get install -y -qq g++ make cmake autoconf automake libtool libcurl4-openssl-dev
+        python3 -m pip install -q "${pip_flags[@]}" awslambdaric
+    fi
+}
+
+ensure_wasm_target() {
+    # The wasm executor's tests build a Rust test function for WASI preview 1.
+    if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1; then
+        section "rustup target wasm32-wasip1"
+        rustup target add wasm32-wasip1
+    fi
+}
+
 # --- checks -----------------------------------------------------------------
 
 check_format() {
@@ -100,6 +130,8 @@ main() {
     ensure_python
     ensure_chromium
     ensure_playwright
+    ensure_awslambdaric
+    ensure_wasm_target
     check_format
     check_clippy
     run_tests

@@ -30,6 +30,8 @@ pub fn run(dir: &Path, remote: &Remote) -> Result<ExitCode> {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let value: serde_json::Value = match serde_json::from_str(&text) {
+                // The server has no notion of this folder: paths go absolute.
+                Ok(v) if *folder == "functions" => crate::function_cmd::server_body(&v, &file),
                 Ok(v) => v,
                 Err(e) => {
                     eprintln!("{}: not valid JSON: {e}", file.display());
@@ -52,7 +54,7 @@ pub fn run(dir: &Path, remote: &Remote) -> Result<ExitCode> {
             match remote.call(
                 "PUT",
                 &format!("/api/v1/{collection}/{}", segment(&name)),
-                Some(text),
+                Some(value.to_string()),
             ) {
                 Ok(answer) => {
                     applied += 1;

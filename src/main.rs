@@ -2,8 +2,10 @@
 
 mod apply_cmd;
 mod client;
+mod doctor_cmd;
 mod event_cmd;
 mod execution_cmd;
+mod function_cmd;
 mod local;
 mod rule_cmd;
 mod serve;
@@ -73,6 +75,16 @@ enum Command {
         #[command(subcommand)]
         command: rule_cmd::RuleCommand,
     },
+    /// Deploy, invoke and inspect functions on a server.
+    Function {
+        #[command(flatten)]
+        remote: client::Remote,
+        #[command(subcommand)]
+        command: function_cmd::FunctionCommand,
+    },
+    /// Check what this machine offers functions: the isolation layers of
+    /// process functions (namespaces, cgroups, uid), each in force or not.
+    Doctor,
     /// Send a folder of definitions to a server: workflows/, functions/,
     /// sources/ and triggers/ (each *.json; workflows are named after their
     /// file, the others by their "name").
@@ -90,7 +102,7 @@ fn main() -> ExitCode {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| {
                 // The server's own start-up and shutdown lines, not every crate's chatter.
-                "warn,sluice::serve=info,sluice_engine=info,sluice_console=info".into()
+                "warn,sluice::serve=info,sluice_engine=info,sluice_console=info,sluice_executors=info".into()
             }),
         )
         .with_writer(std::io::stderr)
@@ -100,6 +112,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => return serve::run(args),
         Command::Workflow { remote, command } => return workflow_cmd::run(command, &remote),
         Command::Execution { remote, command } => execution_cmd::run(command, &remote),
+        Command::Function { remote, command } => function_cmd::run(command, &remote),
+        Command::Doctor => return doctor_cmd::run(),
         Command::Apply { remote, dir } => apply_cmd::run(&dir, &remote),
         Command::Rule { command } => return rule_cmd::run(command),
         Command::Event { remote, command } => event_cmd::run_event(command, &remote),

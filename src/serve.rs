@@ -6,7 +6,7 @@
 //! are the executions that were running at the last stop resumed, in the
 //! background, however long that backlog is.
 
-mod executor;
+mod functions;
 mod starting;
 
 use anyhow::{Context, Result};
@@ -19,8 +19,6 @@ use std::time::Duration;
 
 use sluice_console::{AppState, Auth};
 use sluice_engine::{Durability, Engine, EngineConfig};
-
-use crate::local::Functions;
 
 /// How long requests still in flight at shutdown may take to finish
 /// before the server stops anyway.
@@ -44,15 +42,21 @@ pub struct ServeArgs {
     /// When a change counts as stored, before it is acknowledged.
     #[arg(long, value_enum, default_value_t = DurabilityArg::Power)]
     durability: DurabilityArg,
-    /// A folder of function definitions (*.json) that Task states call as
-    /// `sluice:function:NAME`; `process` functions with `"protocol":
-    /// "stdio"` run. Without it, every Task that calls a function fails.
+    /// A folder of function definitions (*.json) to deploy at start-up
+    /// (as with `sluice function deploy`); Task states call them as
+    /// `sluice:function:NAME`. Functions deployed earlier stay deployed.
     #[arg(long, value_name = "DIR")]
     functions: Option<PathBuf>,
     /// The store's page cache in MiB: more keeps more of a large store in
     /// memory, less bounds the server's memory.
     #[arg(long, value_name = "MIB", default_value_t = sluice_engine::DEFAULT_CACHE_BYTES / (1024 * 1024))]
     cache_mb: u64,
+    /// Run process functions (stdio and lambda) in the Linux sandbox: their own
+    /// user, PID, mount, IPC, UTS and network namespaces, uid 65534, only
+    /// their code folder and a private /tmp visible, cgroup memory, pids and
+    /// CPU limits. `sluice doctor` shows which layers this machine has.
+    #[arg(long)]
+    isolation: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -122,10 +126,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if auth.is_none() {
         refuse_exposed(&args.listen).await?;
     }
-    let functions = match &args.functions {
-        Some(dir) => Functions::load(dir)?,
-        None => Functions::default(),
-    };
+    // Check the folder before opening the store, so a typo fails fast.
+    if let Some(dir) = &args.functions {
+        sluice_executors::load_dir(dir)?;
+    }
+    // Tasks the engine dispatches at once (timers, recovery) wait until the
+    // catalog's functions are loaded below.
+    let functions = sluice_executors::Functions::new_loading();
+    if args.isolation {
+        functions::report_isolation(&functions.enable_isolation());
+    } else {
+        tracing::warn!("process functions run without a sandbox; pass --isolation to sandbox them");
+    }
     let durability = Durability::from(args.durability);
     let mut config = EngineConfig::new(&args.data);
     config.durability = durability;
@@ -164,15 +176,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
     );
 
     let data = args.data.clone();
+    let executor = Arc::new(functions.clone());
     let opening = tokio::task::spawn_blocking(move || {
-        Engine::open(config, Arc::new(executor::LocalFunctions::new(functions))).with_context(
-            || {
-                format!(
-                    "cannot open the store in {} (is another sluice serve using it?)",
-                    data.display()
-                )
-            },
-        )
+        Engine::open(config, executor).with_context(|| {
+            format!(
+                "cannot open the store in {} (is another sluice serve using it?)",
+                data.display()
+            )
+        })
     });
     let engine = tokio::select! {
         opened = opening => opened.context("opening the store stopped unexpectedly")??,
@@ -181,9 +192,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
             return Ok(());
         }
     };
+    if let Some(dir) = &args.functions {
+        let n = functions::preload(&engine, dir).await?;
+        tracing::info!(functions = n, folder = %dir.display(), "functions deployed from the folder");
+    }
+    functions::follow(&engine, &functions)?;
+    functions.loaded();
+    let state = AppState::new(engine.clone()).with_functions(functions::host(&functions));
     let state = match auth {
-        Some(auth) => AppState::new(engine.clone()).with_auth(auth),
-        None => AppState::new(engine.clone()),
+        Some(auth) => state.with_auth(auth),
+        None => state,
     };
     // Only this task sets the cell.
     let _ = ready.set(sluice_console::app(state.clone()));

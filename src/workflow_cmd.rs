@@ -300,7 +300,7 @@ fn run_local(args: RunArgs) -> Result<ExitCode> {
     let input = json_arg(&args.input, "--input")?;
     let functions = match &args.functions {
         Some(dir) => Functions::load(dir)?,
-        None => Functions::default(),
+        None => Functions::none()?,
     };
     let name = machine_name(&args.file);
     let mocks = match (&args.mocks, &args.test_case) {

@@ -15,6 +15,7 @@ mod error;
 pub mod events;
 mod executions;
 mod extract;
+pub mod functions;
 mod graph;
 mod ops;
 mod stream;
@@ -25,6 +26,7 @@ mod workflows;
 
 pub use auth::{Auth, Role};
 pub use error::{codes, ApiError};
+pub use functions::FunctionHost;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
@@ -53,6 +55,9 @@ pub struct AppState {
     pub(crate) metrics: Arc<ops::MetricsCache>,
     /// Tokens and roles when the server runs with `--auth`; `None`: open.
     pub(crate) auth: Option<Arc<Auth>>,
+    /// Runs functions for `/api/v1/functions/{name}/invocations`, logs and
+    /// `/metrics`; `None` on a server that runs none.
+    pub(crate) functions: Option<Arc<dyn FunctionHost>>,
 }
 
 impl AppState {
@@ -64,6 +69,7 @@ impl AppState {
             shutdown_tx: Arc::new(tx),
             metrics: Arc::new(ops::MetricsCache::default()),
             auth: None,
+            functions: None,
         }
     }
 
@@ -71,6 +77,12 @@ impl AppState {
     /// the static assets and `/healthz`.
     pub fn with_auth(mut self, auth: Auth) -> Self {
         self.auth = Some(Arc::new(auth));
+        self
+    }
+
+    /// The executors that run functions invoked through the API.
+    pub fn with_functions(mut self, host: Arc<dyn FunctionHost>) -> Self {
+        self.functions = Some(host);
         self
     }
 
@@ -140,7 +152,25 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/deadletters/{id}",
             get(deadletters::get).delete(deadletters::delete),
-        );
+        )
+        .route("/functions", get(functions::list))
+        .route(
+            "/functions/{name}",
+            put(functions::deploy)
+                .get(functions::describe)
+                .delete(functions::delete),
+        )
+        .route(
+            "/functions/{name}/versions/{version}",
+            get(functions::version),
+        )
+        .route("/functions/{name}/aliases", get(functions::aliases))
+        .route(
+            "/functions/{name}/aliases/{alias}",
+            put(functions::put_alias),
+        )
+        .route("/functions/{name}/invocations", post(functions::invoke))
+        .route("/functions/{name}/logs", get(functions::logs));
     let mut router = Router::new()
         .nest("/api/v1", api)
         .route("/ui/{file}", get(ui::asset))

@@ -127,6 +127,9 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         &[(String::new(), counts.workflows)],
     );
     crate::deadletters::metrics(&mut out, &state.engine);
+    if let Some(functions) = &state.functions {
+        out.push_str(&functions.metrics());
+    }
     Ok((
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         out,

@@ -34,6 +34,12 @@ fn default_timeout() -> u64 {
 fn default_concurrency() -> u64 {
     10
 }
+fn default_max_queued() -> u64 {
+    100
+}
+fn default_idle_seconds() -> u64 {
+    300
+}
 
 /// One function definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,9 +59,21 @@ pub struct FunctionDef {
     /// Maximum invocations in flight.
     #[serde(default = "default_concurrency")]
     pub concurrency: u64,
-    /// Warm instances kept ready.
+    /// Invocations that may wait for a free slot when `concurrency` are in
+    /// flight; one more fails at once with `Sluice.Throttled`.
+    #[serde(default = "default_max_queued")]
+    pub max_queued: u64,
+    /// Warm instances kept ready (`process` + `lambda`).
     #[serde(default)]
     pub provisioned: u64,
+    /// Idle warm instances above `provisioned` stop after this many seconds
+    /// (scale to zero).
+    #[serde(default = "default_idle_seconds")]
+    pub idle_seconds: u64,
+    /// `process` + `lambda`: the `_HANDLER` variable (e.g. `app.handler`);
+    /// defaults to the last word of `command`.
+    #[serde(default)]
+    pub handler: Option<String>,
     /// Environment of the function (nothing else of the engine's leaks in).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -110,6 +128,9 @@ impl FunctionDef {
         }
         if def.timeout_seconds == 0 {
             problems.push("/timeoutSeconds", "timeoutSeconds must be at least 1");
+        }
+        if def.idle_seconds == 0 {
+            problems.push("/idleSeconds", "idleSeconds must be at least 1");
         }
         if def.concurrency == 0 {
             problems.push("/concurrency", "concurrency must be at least 1");

@@ -24,7 +24,7 @@ pub struct Document {
     pub updated_at: String,
 }
 
-/// A put or delete, announced once it is durable.
+/// A put, an alias put or a delete, announced once it is durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentChange {
     pub kind: String,
@@ -114,7 +114,7 @@ impl Engine {
         )
     }
 
-    /// Every put and delete, after it is durable. A slow receiver that
+    /// Every put, alias put and delete, after it is durable. A slow receiver that
     /// lags loses the oldest changes (`RecvError::Lagged`) and should
     /// reload with [`Engine::documents`].
     pub fn watch_documents(&self) -> tokio::sync::broadcast::Receiver<DocumentChange> {

@@ -150,6 +150,7 @@ enum Command {
         name: String,
         alias: String,
         version: u64,
+        changes: broadcast::Sender<DocumentChange>,
         reply: Reply<()>,
     },
     Ingest {
@@ -348,11 +349,13 @@ impl Engine {
         alias: &str,
         version: u64,
     ) -> Result<(), EngineError> {
+        let changes = self.inner.documents.clone();
         self.call(|reply| Command::PutDocumentAlias {
             kind: kind.to_string(),
             name: name.to_string(),
             alias: alias.to_string(),
             version,
+            changes,
             reply,
         })
         .await
@@ -905,9 +908,19 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
             name,
             alias,
             version,
+            changes,
             reply,
         } => {
             let r = machine.put_document_alias(&kind, &name, &alias, version);
+            if r.is_ok() {
+                // Watchers that resolve aliases (the function executors) reload.
+                let change = DocumentChange {
+                    kind,
+                    name,
+                    version: Some(version),
+                };
+                announce(replies, changes, change);
+            }
             finish(machine, r, reply, replies)
         }
         Command::Ingest {

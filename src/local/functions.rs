@@ -1,56 +1,47 @@
-//! Function definitions loaded from a folder for local runs.
+//! Function definitions loaded from a folder for local runs, run by the
+//! same executors as `sluice serve` (process stdio/lambda, wasm, http).
 
 use anyhow::{Context, Result};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sluice_dsl::error::names;
-use sluice_dsl::function::{FunctionDef, Protocol, Runtime};
 use sluice_dsl::StatesError;
+use sluice_executors::{names, Caller};
 
-/// A function and the folder its relative paths are resolved against.
-struct Loaded {
-    def: FunctionDef,
-    code_dir: PathBuf,
-}
-
-#[derive(Default)]
 pub struct Functions {
-    by_name: BTreeMap<String, Loaded>,
+    functions: sluice_executors::Functions,
+    /// Drives warm `lambda` processes, their Runtime API and wasm/http
+    /// invocations while the (synchronous) interpreter waits for a result.
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Functions {
+    fn empty() -> Result<Functions> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime for functions")?;
+        let functions = {
+            let _inside = runtime.enter();
+            sluice_executors::Functions::new()
+        };
+        Ok(Functions { functions, runtime })
+    }
+
+    /// No functions: every Task that calls one fails, saying how to add them.
+    pub fn none() -> Result<Functions> {
+        Self::empty()
+    }
+
     /// Load every `*.json` definition in `dir`; any bad file stops the run
     /// with its problems listed.
     pub fn load(dir: &Path) -> Result<Functions> {
-        let mut by_name = BTreeMap::new();
-        for file in json_files(dir)? {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let value: Value = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not valid JSON", file.display()))?;
-            let def = FunctionDef::from_value(&value).map_err(|p| {
-                anyhow::anyhow!(
-                    "{} is not a valid function definition:\n{p}",
-                    file.display()
-                )
-            })?;
-            let base = file.parent().unwrap_or(Path::new("."));
-            let code_dir = match &def.code_dir {
-                Some(d) if Path::new(d).is_absolute() => PathBuf::from(d),
-                Some(d) => base.join(d),
-                None => base.to_path_buf(),
-            };
-            if let Some(previous) = by_name.insert(def.name.clone(), Loaded { def, code_dir }) {
-                anyhow::bail!(
-                    "function '{}' is defined twice (again in {})",
-                    previous.def.name,
-                    file.display()
-                );
-            }
+        let f = Self::empty()?;
+        for d in sluice_executors::load_dir(dir)? {
+            f.functions.add(d);
         }
-        Ok(Functions { by_name })
+        Ok(f)
     }
 
     /// Run function `name` on `event`. `idempotency_key` is stable across
@@ -59,32 +50,30 @@ impl Functions {
     pub fn invoke(
         &self,
         name: &str,
+        qualifier: Option<&str>,
         event: &Value,
         timeout: Option<u64>,
         idempotency_key: &str,
     ) -> Result<Value, StatesError> {
-        let Some(f) = self.by_name.get(name) else {
-            let known: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
-            return Err(StatesError::new(
-                names::TASK_FAILED,
-                format!(
-                    "no function named '{name}'{}; pass a folder of function definitions with --functions DIR",
-                    if known.is_empty() { String::new() } else { format!(" (known: {})", known.join(", ")) }
-                ),
-            ));
+        let caller = Caller {
+            request_id: idempotency_key.to_string(),
+            execution_id: "local".into(),
+            state: String::new(),
         };
-        let timeout = timeout
-            .unwrap_or(f.def.timeout_seconds)
-            .min(f.def.timeout_seconds);
-        match (f.def.runtime, f.def.protocol) {
-            (Runtime::Process, Protocol::Stdio) => super::stdio::invoke(&f.def, &f.code_dir, event, timeout, idempotency_key),
-            (runtime, protocol) => Err(StatesError::new(
-                names::TASK_FAILED,
-                format!(
-                    "function '{name}' uses runtime {runtime:?} ({protocol:?}), which --local runs do not start; local runs start process functions with \"protocol\": \"stdio\", or mock the state with --mocks"
-                ),
-            )),
+        let outcome = self.runtime.block_on(
+            self.functions
+                .invoke(name, qualifier, event, &caller, timeout),
+        );
+        if !outcome.meter.stderr.trim().is_empty() {
+            tracing::info!(function = %name, stderr = %outcome.meter.stderr.trim(), "function stderr");
         }
+        outcome.result.map_err(|e| {
+            let mut cause = e.cause;
+            if e.error == names::NOT_FOUND {
+                cause.push_str("; pass a folder of function definitions with --functions DIR");
+            }
+            StatesError::new(e.error, cause)
+        })
     }
 }
 

@@ -2,7 +2,6 @@
 //! local functions; a virtual clock unless `--real-time`.
 
 mod functions;
-mod stdio;
 
 pub use functions::{json_files, Functions};
 
@@ -57,18 +56,6 @@ impl LocalHost {
     }
 }
 
-/// The function name in `FunctionName`, which may be a plain name or an ARN.
-pub(crate) fn function_name(v: &Value) -> Option<String> {
-    let s = v.as_str()?;
-    match ResourceRef::parse(s) {
-        Ok(ResourceRef {
-            resource: Resource::Function { name, .. },
-            ..
-        }) => Some(name),
-        _ => Some(s.to_string()),
-    }
-}
-
 impl Host for LocalHost {
     fn invoke(&mut self, call: &TaskCall) -> Result<Value, StatesError> {
         let count = self.invocations.entry(call.state.to_string()).or_insert(0);
@@ -91,17 +78,17 @@ impl Host for LocalHost {
         let timeout = call.timeout_seconds;
         let key = format!("local/{}/{invocation}", call.state);
         match parsed.resource {
-            Resource::Function { name, .. } => self.functions.invoke(&name, call.payload, timeout, &key),
+            Resource::Function { name, alias } => self.functions.invoke(&name, alias.as_deref(), call.payload, timeout, &key),
             Resource::LambdaInvoke => {
-                let name = call.payload.get("FunctionName").and_then(function_name).ok_or_else(|| {
+                let (name, qualifier) = call.payload.get("FunctionName").and_then(sluice_executors::function_name).ok_or_else(|| {
                     StatesError::runtime(format!(
                         "state '{}' uses arn:aws:states:::lambda:invoke, which needs Parameters.FunctionName",
                         call.state
                     ))
                 })?;
                 let event = call.payload.get("Payload").cloned().unwrap_or_else(|| json!({}));
-                let payload = self.functions.invoke(&name, &event, timeout, &key)?;
-                Ok(json!({"ExecutedVersion": "$LATEST", "Payload": payload, "StatusCode": 200}))
+                let payload = self.functions.invoke(&name, qualifier.as_deref(), &event, timeout, &key)?;
+                Ok(json!({"ExecutedVersion": qualifier.unwrap_or_else(|| "$LATEST".into()), "Payload": payload, "StatusCode": 200}))
             }
             other => Err(StatesError::new(
                 names::TASK_FAILED,

@@ -1,0 +1,369 @@
+//! Functions as a resource on `sluice serve`: deployed through the REST API
+//! and the `sluice function` CLI into the catalog, preloaded with
+//! `--functions DIR`, invoked directly and from workflows (the real
+//! awslambdaric runtime client for `lambda` functions).
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Server {
+    fn start(dir: &Path, functions: &Path) -> Server {
+        let port = free_port();
+        let log = dir.join(format!("serve-{port}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["serve", "--data"])
+            .arg(dir.join("data"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--durability", "process", "--functions"])
+            .arg(functions)
+            .env("SLUICE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("the sluice binary starts");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while server
+            .try_call("GET", "/healthz", None)
+            .map(|(s, _)| s)
+            .ok()
+            != Some(200)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "/healthz never answered:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), ureq::Error> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let url = format!("{}{path}", self.base);
+        let mut res = match (method, body) {
+            ("GET", _) => agent.get(&url).call()?,
+            ("DELETE", _) => agent.delete(&url).call()?,
+            ("PUT", b) => agent
+                .put(&url)
+                .header("content-type", "application/json")
+                .send(b.unwrap_or_default().to_string())?,
+            (_, b) => agent
+                .post(&url)
+                .header("content-type", "application/json")
+                .send(b.unwrap_or(json!({})).to_string())?,
+        };
+        let status = res.status().as_u16();
+        let text = res.body_mut().read_to_string()?;
+        Ok((
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        ))
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.try_call(method, path, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}; server log:\n{}", self.log()))
+    }
+
+    fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(args)
+            .args(["--server", &self.base])
+            .output()
+            .expect("the CLI runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+/// The Python that has awslambdaric (scripts/test.sh installs it).
+fn python() -> String {
+    let out = Command::new("python3")
+        .args(["-c", "import sys, awslambdaric; print(sys.executable)"])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "pip install awslambdaric: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A folder with a stdio function (preloaded with --functions) and, in
+/// `lambda/`, a Python Lambda handler with a definition that names its
+/// code folder relatively.
+fn setup(dir: &Path) -> (PathBuf, PathBuf) {
+    let functions = dir.join("functions");
+    std::fs::create_dir_all(&functions).unwrap();
+    std::fs::write(
+        functions.join("wrap.json"),
+        json!({"name": "wrap", "runtime": "process", "protocol": "stdio",
+               "command": ["/bin/sh", "-c", "printf '{\"got\":%s}' \"$(cat)\""]})
+        .to_string(),
+    )
+    .unwrap();
+    let lambda = dir.join("lambda");
+    std::fs::create_dir_all(lambda.join("code")).unwrap();
+    std::fs::write(
+        lambda.join("code/app.py"),
+        "import os\n\ndef handler(event, context):\n    if event.get('fail'):\n        raise ValueError('bad: ' + str(event['fail']))\n    print('handling', event, flush=True)\n    return {'v': os.environ.get('VERSION_MARK'), 'event': event, 'pid': os.getpid()}\n",
+    )
+    .unwrap();
+    let def = |mark: &str| {
+        json!({"name": "pyl", "runtime": "process", "protocol": "lambda",
+               "command": [python(), "-m", "awslambdaric", "app.handler"],
+               "codeDir": "code", "timeoutSeconds": 20, "env": {"VERSION_MARK": mark}})
+    };
+    std::fs::write(lambda.join("pyl.json"), def("one").to_string()).unwrap();
+    std::fs::write(lambda.join("pyl-2.json"), def("two").to_string()).unwrap();
+    (functions, lambda)
+}
+
+#[test]
+fn functions_deploy_invoke_version_alias_and_run_in_workflows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (functions, lambda) = setup(dir.path());
+    let server = Server::start(dir.path(), &functions);
+
+    // Preloaded from --functions.
+    let (s, list) = server.call("GET", "/api/v1/functions", None);
+    assert_eq!(s, 200);
+    assert_eq!(list["functions"][0]["name"], "wrap");
+    let (s, out) = server.call(
+        "POST",
+        "/api/v1/functions/wrap/invocations",
+        Some(json!({"a": 1})),
+    );
+    assert_eq!(
+        (s, &out["result"]),
+        (200, &json!({"got": {"a": 1}})),
+        "{out}"
+    );
+
+    // Invalid definitions: 400 with JSON pointers, nothing stored.
+    let (s, e) = server.call(
+        "PUT",
+        "/api/v1/functions/bad",
+        Some(json!({"name": "bad", "runtime": "process", "memoryMb": 0})),
+    );
+    assert_eq!(s, 400);
+    let pointers: Vec<&str> = e["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["pointer"].as_str().unwrap())
+        .collect();
+    assert!(
+        pointers.contains(&"/memoryMb") && pointers.contains(&"/command"),
+        "{e}"
+    );
+    let (s, e) = server.call(
+        "PUT",
+        "/api/v1/functions/rel",
+        Some(json!({"name": "rel", "runtime": "process", "command": ["x"], "codeDir": "code"})),
+    );
+    assert_eq!(
+        (s, e["details"][0]["pointer"].as_str()),
+        (400, Some("/codeDir")),
+        "{e}"
+    );
+    let (s, e) = server.call(
+        "PUT",
+        "/api/v1/functions/other",
+        Some(json!({"name": "wrap", "runtime": "http", "url": "http://127.0.0.1:1/"})),
+    );
+    assert_eq!(
+        (s, e["details"][0]["pointer"].as_str()),
+        (400, Some("/name")),
+        "{e}"
+    );
+    assert_eq!(server.call("GET", "/api/v1/functions/bad", None).0, 404);
+
+    // The CLI deploys a file with a relative codeDir; redeploying the same is idempotent.
+    let file = lambda.join("pyl.json");
+    let (code, out, err) = server.cli(&["function", "deploy", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("version 1"), "{out}");
+    let (_, out, _) = server.cli(&["function", "deploy", file.to_str().unwrap()]);
+    assert!(out.contains("version 1"), "{out}");
+    let (code, out, err) = server.cli(&["function", "invoke", "pyl", "--payload", r#"{"k": 1}"#]);
+    assert_eq!(code, 0, "{out}{err}\n{}", server.log());
+    let first: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(first["v"], "one");
+    assert_eq!(first["event"], json!({"k": 1}));
+
+    // A function error: exit 1 with the client's error type.
+    let (code, out, _) = server.cli(&["function", "invoke", "pyl", "--payload", r#"{"fail": 3}"#]);
+    assert_eq!(code, 1);
+    let failed: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(failed, json!({"error": "ValueError", "cause": "bad: 3"}));
+
+    // Version 2, an alias on version 1.
+    let (code, out, _) = server.cli(&[
+        "function",
+        "deploy",
+        lambda.join("pyl-2.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("version 2"), "{out}");
+    let (code, _, err) = server.cli(&["function", "alias", "pyl", "stable", "1"]);
+    assert_eq!(code, 0, "{err}");
+    // The catalog change reaches the executors asynchronously.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, latest) = server.call("POST", "/api/v1/functions/pyl/invocations", Some(json!({})));
+        let (_, stable) = server.call(
+            "POST",
+            "/api/v1/functions/pyl/invocations?qualifier=stable",
+            Some(json!({})),
+        );
+        if latest["result"]["v"] == "two" && stable["result"]["v"] == "one" {
+            assert_eq!(stable["meter"]["version"], "1");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{latest} {stable}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, described) = server.call("GET", "/api/v1/functions/pyl", None);
+    assert_eq!(described["version"], 2);
+    assert_eq!(described["aliases"], json!({"stable": 1}));
+    assert_eq!(
+        described["definition"]["codeDir"],
+        lambda
+            .join("code")
+            .canonicalize()
+            .unwrap()
+            .display()
+            .to_string()
+    );
+
+    // From a workflow: the alias form, and a Catch on the client's error type.
+    let workflow = json!({
+        "StartAt": "Call",
+        "States": {
+            "Call": {"Type": "Task", "Resource": "sluice:function:pyl:stable", "ResultPath": "$.called", "Next": "Fail"},
+            "Fail": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:pyl",
+                     "Parameters": {"fail": "yes"},
+                     "Catch": [{"ErrorEquals": ["ValueError"], "ResultPath": "$.caught", "Next": "Done"}], "End": true},
+            "Done": {"Type": "Pass", "End": true}
+        }
+    });
+    assert_eq!(
+        server
+            .call("PUT", "/api/v1/workflows/flow", Some(workflow))
+            .0,
+        200
+    );
+    let (s, e) = server.call(
+        "POST",
+        "/api/v1/workflows/flow/executions?wait=30",
+        Some(json!({"input": {"x": 1}})),
+    );
+    assert_eq!(s, 200, "{e}");
+    assert_eq!(e["status"], "SUCCEEDED", "{e}");
+    let output: Value = if e["output"].is_string() {
+        serde_json::from_str(e["output"].as_str().unwrap()).unwrap()
+    } else {
+        e["output"].clone()
+    };
+    assert_eq!(output["called"]["v"], "one");
+    assert_eq!(output["caught"]["Error"], "ValueError");
+
+    // Logs and metrics.
+    let (code, out, _) = server.cli(&["function", "logs", "pyl", "--limit", "50"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("cold") && out.contains("warm") && out.contains("error ValueError"),
+        "{out}"
+    );
+    assert!(out.contains("out | handling"), "{out}");
+    let (s, logs) = server.call("GET", "/api/v1/functions/pyl/logs?limit=2", None);
+    assert_eq!((s, logs["logs"].as_array().unwrap().len()), (200, 2));
+    let metrics = server.try_call("GET", "/metrics", None).unwrap().1;
+    let metrics = metrics.as_str().unwrap_or_default();
+    assert!(
+        metrics.contains("sluice_function_invocations_total{function=\"pyl\"}"),
+        "{metrics}"
+    );
+
+    // `function list` and delete.
+    let (_, out, _) = server.cli(&["function", "list"]);
+    assert!(out.contains("pyl") && out.contains("wrap"), "{out}");
+    let (code, _, _) = server.cli(&["function", "delete", "pyl"]);
+    assert_eq!(code, 0);
+    assert_eq!(server.call("GET", "/api/v1/functions/pyl", None).0, 404);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server
+        .call("POST", "/api/v1/functions/pyl/invocations", Some(json!({})))
+        .0
+        != 404
+    {
+        assert!(Instant::now() < deadline, "the deleted function still runs");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn apply_deploys_function_folders_with_absolute_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let (functions, lambda) = setup(dir.path());
+    let server = Server::start(dir.path(), &functions);
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join("functions")).unwrap();
+    std::fs::copy(lambda.join("pyl.json"), project.join("functions/pyl.json")).unwrap();
+    std::fs::rename(lambda.join("code"), project.join("functions/code")).unwrap();
+    let (code, out, err) = server.cli(&["apply", "-f", project.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (s, out) = server.call(
+        "POST",
+        "/api/v1/functions/pyl/invocations",
+        Some(json!({"z": 1})),
+    );
+    assert_eq!(s, 200);
+    assert_eq!(out["result"]["event"], json!({"z": 1}), "{out}");
+}
