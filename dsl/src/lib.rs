@@ -16,6 +16,7 @@ pub mod model;
 pub mod path;
 pub mod resource;
 pub mod retry;
+pub mod source;
 pub mod template;
 mod text;
 pub mod timestamp;
