@@ -15,6 +15,7 @@
 //! connectors.
 
 mod api;
+mod catalog;
 mod error;
 mod events;
 mod executor;
@@ -22,6 +23,7 @@ mod history;
 mod ids;
 
 pub use api::*;
+pub use catalog::{Document, DocumentChange};
 pub use error::EngineError;
 pub use events::{DeadLetter, EventOutcome, EventSink, InboundEvent};
 pub use executor::{Executor, TaskError, TaskInvocation};

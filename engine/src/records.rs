@@ -65,6 +65,10 @@ pub(crate) struct Frame {
     pub entered_event: u64,
     /// Times a task of this frame was dispatched (idempotency keys count them).
     pub attempts: u32,
+    /// A Parallel/Map that failed keeps its children's results here, so a
+    /// redrive re-runs only the branches or iterations that did not succeed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_fork: Option<Fork>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

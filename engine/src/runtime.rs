@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{broadcast, mpsc, oneshot, Notify};
 
 use crate::api::{Execution, StartRequest, WorkflowVersion};
+use crate::catalog::{Document, DocumentChange};
 use crate::error::EngineError;
 use crate::executor::{Executor, TaskError};
 use crate::machine::{Action, CallbackOutcome, Definitions, Limits, Machine};
@@ -97,6 +98,26 @@ enum Command {
         execution: String,
         frame: u64,
     },
+    PutDocument {
+        kind: String,
+        name: String,
+        body: Value,
+        changes: broadcast::Sender<DocumentChange>,
+        reply: Reply<Document>,
+    },
+    DeleteDocument {
+        kind: String,
+        name: String,
+        changes: broadcast::Sender<DocumentChange>,
+        reply: Reply<bool>,
+    },
+    PutDocumentAlias {
+        kind: String,
+        name: String,
+        alias: String,
+        version: u64,
+        reply: Reply<()>,
+    },
 }
 
 struct Inner {
@@ -111,6 +132,8 @@ struct Inner {
     to_recover: Mutex<Vec<String>>,
     executor: Arc<dyn Executor>,
     runtime: tokio::runtime::Handle,
+    /// Catalog changes, sent once durable.
+    documents: broadcast::Sender<DocumentChange>,
 }
 
 /// A handle to the engine; cheap to clone.
@@ -143,6 +166,7 @@ impl Engine {
             to_recover: Mutex::new(to_recover),
             executor,
             runtime: tokio::runtime::Handle::current(),
+            documents: broadcast::channel(1024).0,
         });
         let engine = Engine { inner };
         let writer = engine.clone();
@@ -157,6 +181,59 @@ impl Engine {
 
     pub(crate) fn tree(&self) -> &sled::Tree {
         &self.inner.tree
+    }
+
+    pub(crate) fn document_changes(&self) -> &broadcast::Sender<DocumentChange> {
+        &self.inner.documents
+    }
+
+    /// Store `body` as the next version of the `kind` document `name`; the
+    /// same body as the latest version returns that version unchanged.
+    pub async fn put_document(
+        &self,
+        kind: &str,
+        name: &str,
+        body: Value,
+    ) -> Result<Document, EngineError> {
+        let changes = self.inner.documents.clone();
+        self.call(|reply| Command::PutDocument {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            body,
+            changes,
+            reply,
+        })
+        .await
+    }
+
+    /// Delete every version and alias; false when there was no such document.
+    pub async fn delete_document(&self, kind: &str, name: &str) -> Result<bool, EngineError> {
+        let changes = self.inner.documents.clone();
+        self.call(|reply| Command::DeleteDocument {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            changes,
+            reply,
+        })
+        .await
+    }
+
+    /// Point `alias` at an existing version.
+    pub async fn put_document_alias(
+        &self,
+        kind: &str,
+        name: &str,
+        alias: &str,
+        version: u64,
+    ) -> Result<(), EngineError> {
+        self.call(|reply| Command::PutDocumentAlias {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            alias: alias.to_string(),
+            version,
+            reply,
+        })
+        .await
     }
 
     /// True once recovery has re-dispatched every unfinished task.
@@ -576,5 +653,64 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
             let r = machine.resume(&execution, frame);
             internal(machine, r)
         }
+        Command::PutDocument {
+            kind,
+            name,
+            body,
+            changes,
+            reply,
+        } => {
+            let r = machine.put_document(&kind, &name, body);
+            if let Ok((doc, true)) = &r {
+                let change = DocumentChange {
+                    kind,
+                    name,
+                    version: Some(doc.version),
+                };
+                announce(replies, changes, change);
+            }
+            finish(machine, r.map(|(doc, _)| doc), reply, replies)
+        }
+        Command::DeleteDocument {
+            kind,
+            name,
+            changes,
+            reply,
+        } => {
+            let r = machine.delete_document(&kind, &name);
+            if let Ok(true) = r {
+                let change = DocumentChange {
+                    kind,
+                    name,
+                    version: None,
+                };
+                announce(replies, changes, change);
+            }
+            finish(machine, r, reply, replies)
+        }
+        Command::PutDocumentAlias {
+            kind,
+            name,
+            alias,
+            version,
+            reply,
+        } => {
+            let r = machine.put_document_alias(&kind, &name, &alias, version);
+            finish(machine, r, reply, replies)
+        }
     }
+}
+
+/// Announce a catalog change once its batch is durable.
+fn announce(
+    replies: &mut Vec<Deferred>,
+    changes: broadcast::Sender<DocumentChange>,
+    change: DocumentChange,
+) {
+    replies.push(Box::new(move |batch_error| {
+        if batch_error.is_none() {
+            // No receiver is fine: nobody watches this kind yet.
+            let _ = changes.send(change);
+        }
+    }));
 }

@@ -14,6 +14,8 @@
 //! | `k/` | task token | [`TokenRecord`] |
 //! | `r/` | execution id | running marker (recovery) |
 //! | `i/` | start ms `/` execution id | listing index, newest last |
+//! | `c/` | kind `/` name | [`DocumentMeta`](crate::catalog::DocumentMeta) (catalog) |
+//! | `cv/` | kind `/` name `/` version (20 digits) | [`Document`](crate::catalog::Document) |
 //!
 //! Only the engine's single writer writes; readers read sled directly. The
 //! writer stages its writes in a [`Tx`] overlay (reads see them) and applies
@@ -66,6 +68,18 @@ pub(crate) mod keys {
     }
     pub fn index(started_ms: i64, id: &str) -> String {
         format!("i/{}/{id}", num(started_ms.max(0) as u64))
+    }
+    pub fn document(kind: &str, name: &str) -> String {
+        format!("c/{kind}/{name}")
+    }
+    pub fn document_prefix(kind: &str) -> String {
+        format!("c/{kind}/")
+    }
+    pub fn document_version(kind: &str, name: &str, version: u64) -> String {
+        format!("cv/{kind}/{name}/{}", num(version))
+    }
+    pub fn document_version_prefix(kind: &str, name: &str) -> String {
+        format!("cv/{kind}/{name}/")
     }
 }
 

@@ -545,3 +545,85 @@ async fn heartbeats_keep_a_parked_task_alive_and_silence_fails_it() {
     );
     assert_eq!(silent.error.as_deref(), Some("States.HeartbeatTimeout"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redrive_reruns_only_the_parallel_branches_and_map_iterations_that_failed() {
+    let env = env().await;
+    let calls: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+    let seen = calls.clone();
+    env.executor.on("work", move |task| {
+        let key = task.payload.to_string();
+        let mut calls = seen.lock().unwrap();
+        let n = calls.entry(key.clone()).or_default();
+        *n += 1;
+        if (key == "\"flaky\"" || key == "3") && *n == 1 {
+            Err(TaskError::new("Outage", format!("{key} is down")))
+        } else {
+            Ok(json!(format!("done {key}")))
+        }
+    });
+    let task = |input: &str| {
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "sluice:function:work",
+            "Parameters": input, "End": true}}})
+    };
+    let late_flaky = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 1, "Next": "T"},
+        "T": {"Type": "Task", "Resource": "sluice:function:work", "Parameters": "flaky", "End": true}}});
+    let e = env
+        .run(
+            "fan",
+            json!({"StartAt": "P", "States": {
+                "P": {"Type": "Parallel", "Branches": [task("a"), late_flaky, task("b")],
+                      "ResultPath": "$.parallel", "Next": "M"},
+                "M": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1,
+                      "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task",
+                          "Resource": "sluice:function:work", "End": true}}},
+                      "ResultPath": "$.map", "End": true}
+            }}),
+            json!({"items": [1, 2, 3, 4, 5]}),
+        )
+        .await;
+    assert_eq!(e.status, Status::Failed, "{e:?}");
+    assert_eq!(e.error.as_deref(), Some("Outage"));
+    let id = e.execution_id.to_string();
+
+    // First redrive: the Parallel re-runs only the branch that failed.
+    env.engine.redrive(&id).await.unwrap();
+    let e = env.engine.wait(&id, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(e.status, Status::Failed, "the Map fails on item 3: {e:?}");
+    {
+        let calls = calls.lock().unwrap();
+        assert_eq!(calls["\"a\""], 1, "a branch that succeeded ran once");
+        assert_eq!(calls["\"b\""], 1);
+        assert_eq!(calls["\"flaky\""], 2);
+        assert_eq!((calls["1"], calls["2"], calls["3"]), (1, 1, 1));
+        assert!(
+            !calls.contains_key("4"),
+            "MaxConcurrency 1 stops at the failure"
+        );
+    }
+
+    // Second redrive: the Map keeps items 1 and 2 and runs 3, 4 and 5.
+    env.engine.redrive(&id).await.unwrap();
+    let e = env.engine.wait(&id, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(e.status, Status::Succeeded, "{e:?}");
+    let calls = calls.lock().unwrap();
+    let counts: Vec<u32> = ["1", "2", "3", "4", "5"]
+        .iter()
+        .map(|k| calls[*k])
+        .collect();
+    assert_eq!(
+        counts,
+        [1, 1, 2, 1, 1],
+        "only unfinished iterations ran again"
+    );
+    assert_eq!(calls["\"a\""], 1);
+    assert_eq!(
+        e.output,
+        Some(json!({
+            "items": [1, 2, 3, 4, 5],
+            "parallel": ["done \"a\"", "done \"flaky\"", "done \"b\""],
+            "map": ["done 1", "done 2", "done 3", "done 4", "done 5"]
+        }))
+    );
+}

@@ -273,8 +273,12 @@ impl Machine<'_> {
                     self.succeed_execution(execution, output)
                 }
                 Err(e) => {
-                    // Kept, failed, so that a redrive resumes here.
-                    frame.phase = Phase::Failed(e.clone());
+                    // Kept, failed, so that a redrive resumes here (and, for
+                    // a Parallel/Map, with the results of its children).
+                    let phase = std::mem::replace(&mut frame.phase, Phase::Failed(e.clone()));
+                    if let Phase::Fork(fork) = phase {
+                        frame.failed_fork = Some(fork);
+                    }
                     self.save_frame(execution, frame)?;
                     self.fail_execution(execution, Status::Failed, &e)
                 }

@@ -225,6 +225,7 @@ impl Machine<'_> {
             phase: Phase::Ready,
             entered_event: entered,
             attempts: 0,
+            failed_fork: None,
         };
         self.enqueue(&idk, &frame)?;
         self.drain()?;
@@ -534,6 +535,13 @@ impl Machine<'_> {
             let Some(mut frame) = self.tx.get::<Frame>(&key)? else {
                 continue;
             };
+            if matches!(frame.phase, Phase::Failed(_)) {
+                if let Some(fork) = frame.failed_fork.take() {
+                    if self.refork(execution, &mut frame, fork)? {
+                        continue;
+                    }
+                }
+            }
             match frame.phase {
                 Phase::Failed(_) | Phase::Task { .. } | Phase::Ready => {
                     frame.phase = Phase::Ready;

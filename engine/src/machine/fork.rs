@@ -63,6 +63,7 @@ impl Machine<'_> {
             phase: Phase::Ready,
             entered_event,
             attempts: 0,
+            failed_fork: None,
         })
     }
 
@@ -154,8 +155,12 @@ impl Machine<'_> {
                 return Ok(());
             }
             let index = fork.next_item;
-            let item = std::mem::take(&mut fork.pending[index]);
             fork.next_item += 1;
+            if fork.results[index].is_some() {
+                continue; // succeeded before a redrive
+            }
+            // The item stays until its iteration succeeds, for a redrive.
+            let item = fork.pending[index].clone();
             fork.running += 1;
             // Save the parent before the child can report back to it.
             self.save_frame(execution, frame)?;
@@ -219,6 +224,9 @@ impl Machine<'_> {
             }
             Ok(_) => None,
         };
+        if result.is_ok() && map {
+            fork.pending[slot] = Value::Null; // not needed again
+        }
         fork.results[slot] = Some(result);
         if let Some(e) = failure {
             self.cancel_children(execution, frame.id)?;
@@ -299,6 +307,58 @@ impl Machine<'_> {
             self.enqueue(execution, &frame)?;
         }
         Ok(())
+    }
+
+    /// Redrive a failed Parallel/Map: keep the children that succeeded and
+    /// run the others again, from the start of their branch or iteration.
+    /// False when there is nothing to keep (the state then runs again whole).
+    pub(super) fn refork(
+        &mut self,
+        execution: &str,
+        frame: &mut Frame,
+        mut fork: Fork,
+    ) -> Result<bool, EngineError> {
+        let kept = fork
+            .results
+            .iter()
+            .filter(|r| matches!(r, Some(Ok(_))))
+            .count();
+        if kept == 0 || kept == fork.results.len() {
+            return Ok(false);
+        }
+        let (workflow, version) = {
+            let e = &self.execution(execution)?.execution;
+            (e.workflow.clone(), e.version)
+        };
+        let machine = self.definition(&workflow, version)?;
+        for r in &mut fork.results {
+            if !matches!(r, Some(Ok(_))) {
+                *r = None;
+            }
+        }
+        fork.failures = 0;
+        fork.running = 0;
+        frame.retry = RetryState::default();
+        let map = fork.map;
+        if map {
+            fork.next_item = 0;
+            frame.phase = Phase::Fork(fork);
+            self.start_iterations(execution, &machine, frame)?;
+        } else {
+            let slots: Vec<usize> = (0..fork.results.len())
+                .filter(|&b| fork.results[b].is_none())
+                .collect();
+            fork.running = slots.len();
+            frame.phase = Phase::Fork(fork);
+            self.save_frame(execution, frame)?;
+            for b in slots {
+                let child =
+                    self.new_child(execution, &machine, frame, b, b, frame.input.clone())?;
+                self.enqueue(execution, &child)?;
+            }
+        }
+        self.save_frame(execution, frame)?;
+        Ok(true)
     }
 
     /// Remove every descendant frame of `parent` (fail fast).

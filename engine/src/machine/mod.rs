@@ -4,6 +4,7 @@
 //! the command is durable.
 
 mod advance;
+mod catalog;
 mod commands;
 mod fork;
 

@@ -1,0 +1,216 @@
+//! The catalog of functions, triggers and sources on a real sled store.
+
+use serde_json::{json, Value};
+use sluice_engine::*;
+use std::sync::Arc;
+
+struct NoTasks;
+
+#[async_trait::async_trait]
+impl Executor for NoTasks {
+    async fn invoke(&self, _task: TaskInvocation) -> Result<Value, TaskError> {
+        Err(TaskError::new(
+            "States.TaskFailed",
+            "no tasks in these tests",
+        ))
+    }
+}
+
+fn open(dir: &std::path::Path) -> Engine {
+    Engine::open(EngineConfig::new(dir), Arc::new(NoTasks)).expect("open engine")
+}
+
+#[tokio::test]
+async fn put_makes_versions_and_an_identical_put_keeps_the_latest() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let v1 = engine
+        .put_document("function", "resize", json!({"runtime": "wasm"}))
+        .await
+        .unwrap();
+    assert_eq!(v1.version, 1);
+    let again = engine
+        .put_document("function", "resize", json!({"runtime": "wasm"}))
+        .await
+        .unwrap();
+    assert_eq!(again.version, 1, "same body, same version");
+    let v2 = engine
+        .put_document("function", "resize", json!({"runtime": "http"}))
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+
+    let latest = engine
+        .document("function", "resize", None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.body, json!({"runtime": "http"}));
+    let first = engine
+        .document("function", "resize", Some(1))
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.body, json!({"runtime": "wasm"}));
+    let versions = engine.document_versions("function", "resize").unwrap();
+    assert_eq!(
+        versions.iter().map(|d| d.version).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert!(engine
+        .document("trigger", "resize", None)
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn documents_lists_the_latest_of_each_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    for name in ["b", "a"] {
+        engine
+            .put_document("trigger", name, json!({"n": 1}))
+            .await
+            .unwrap();
+    }
+    engine
+        .put_document("trigger", "a", json!({"n": 2}))
+        .await
+        .unwrap();
+    engine.put_document("source", "s", json!({})).await.unwrap();
+    let docs = engine.documents("trigger").unwrap();
+    let seen: Vec<(String, u64)> = docs.iter().map(|d| (d.name.clone(), d.version)).collect();
+    assert_eq!(seen, [("a".to_string(), 2), ("b".to_string(), 1)]);
+    assert_eq!(engine.documents("source").unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn aliases_point_at_existing_versions_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    engine
+        .put_document("function", "f", json!(1))
+        .await
+        .unwrap();
+    engine
+        .put_document("function", "f", json!(2))
+        .await
+        .unwrap();
+    engine
+        .put_document_alias("function", "f", "live", 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        engine.document_alias("function", "f", "live").unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        engine.document_aliases("function", "f").unwrap(),
+        [("live".to_string(), 1)]
+    );
+    let err = engine
+        .put_document_alias("function", "f", "live", 3)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::NotFound(_)), "{err}");
+    assert!(err.to_string().contains("versions are 1 to 2"), "{err}");
+    let err = engine
+        .put_document_alias("function", "missing", "live", 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::NotFound(_)), "{err}");
+    assert_eq!(
+        engine.document_alias("function", "f", "live").unwrap(),
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn delete_removes_versions_and_aliases() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    engine
+        .put_document("source", "orders", json!({"kind": "cron"}))
+        .await
+        .unwrap();
+    engine
+        .put_document_alias("source", "orders", "prod", 1)
+        .await
+        .unwrap();
+    assert!(engine.delete_document("source", "orders").await.unwrap());
+    assert!(engine.document("source", "orders", None).unwrap().is_none());
+    assert!(engine
+        .document_versions("source", "orders")
+        .unwrap()
+        .is_empty());
+    assert!(engine
+        .document_aliases("source", "orders")
+        .unwrap()
+        .is_empty());
+    assert!(!engine.delete_document("source", "orders").await.unwrap());
+    // A new put starts again at version 1.
+    let doc = engine
+        .put_document("source", "orders", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(doc.version, 1);
+}
+
+#[tokio::test]
+async fn bad_names_and_kinds_are_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let err = engine
+        .put_document("function", "a/b", json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("function name 'a/b' is not valid"),
+        "{err}"
+    );
+    let err = engine
+        .put_document("widget", "a", json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("use one of function, trigger, source"),
+        "{err}"
+    );
+    engine
+        .put_document("function", "f", json!({}))
+        .await
+        .unwrap();
+    let err = engine
+        .put_document_alias("function", "f", "12", 1)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("start it with a letter"), "{err}");
+    assert!(engine.documents("function").unwrap().len() == 1);
+}
+
+#[tokio::test]
+async fn watchers_hear_each_durable_change_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let mut changes = engine.watch_documents();
+    engine
+        .put_document("trigger", "t", json!({"a": 1}))
+        .await
+        .unwrap();
+    engine
+        .put_document("trigger", "t", json!({"a": 1}))
+        .await
+        .unwrap(); // unchanged: no announcement
+    engine.delete_document("trigger", "t").await.unwrap();
+    let first = changes.recv().await.unwrap();
+    assert_eq!(
+        first,
+        DocumentChange {
+            kind: "trigger".into(),
+            name: "t".into(),
+            version: Some(1)
+        }
+    );
+    let second = changes.recv().await.unwrap();
+    assert_eq!(second.version, None);
+    assert!(changes.try_recv().is_err(), "no third change");
+}
