@@ -5,6 +5,7 @@ mod client;
 mod execution_cmd;
 mod local;
 mod serve;
+mod source_cmd;
 mod workflow_cmd;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +41,13 @@ enum Command {
         #[command(subcommand)]
         command: execution_cmd::ExecutionCommand,
     },
+    /// List event sources with their status; check a source's connection.
+    Source {
+        #[command(flatten)]
+        remote: client::Remote,
+        #[command(subcommand)]
+        command: source_cmd::SourceCommand,
+    },
     /// Send a folder of definitions to a server: workflows/, functions/,
     /// sources/ and triggers/ (each *.json; workflows are named after their
     /// file, the others by their "name").
@@ -68,6 +76,7 @@ fn main() -> ExitCode {
         Command::Workflow { remote, command } => return workflow_cmd::run(command, &remote),
         Command::Execution { remote, command } => execution_cmd::run(command, &remote),
         Command::Apply { remote, dir } => apply_cmd::run(&dir, &remote),
+        Command::Source { remote, command } => source_cmd::run(command, &remote),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

@@ -6,6 +6,7 @@
 //! background, however long that backlog is.
 
 mod executor;
+mod sources;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -43,6 +44,21 @@ pub struct ServeArgs {
     /// "stdio"` run. Without it, every Task that calls a function fails.
     #[arg(long, value_name = "DIR")]
     functions: Option<PathBuf>,
+    /// Kafka brokers (`host:port,…`) for `sluice:kafka:publish` tasks that
+    /// name none.
+    #[arg(long, value_name = "HOSTS", env = "SLUICE_KAFKA_BROKERS")]
+    kafka_brokers: Option<String>,
+    /// AMQP URL for `sluice:amqp:publish` tasks that name none.
+    #[arg(long, value_name = "URL", env = "SLUICE_AMQP_URL")]
+    amqp_url: Option<String>,
+}
+
+/// The engine as the sources' sink: where they submit events and record
+/// dead letters and checkpoints. `None` while the engine does not
+/// implement `EventSink` (its ingest comes with the trigger rules); then
+/// sources are stored and listed but not run.
+fn event_sink(_engine: &Engine) -> Option<Arc<dyn sluice_engine::EventSink>> {
+    None
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -106,20 +122,38 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let durability = Durability::from(args.durability);
     let mut config = EngineConfig::new(&args.data);
     config.durability = durability;
-    let engine = Engine::open(config, Arc::new(executor::LocalFunctions::new(functions)))
-        .with_context(|| {
-            format!(
-                "cannot open the store in {} (is another sluice serve using it?)",
-                args.data.display()
-            )
-        })?;
+    let publish = sluice_connectors::publish::PublishExecutor::new(
+        sluice_connectors::publish::PublishConfig {
+            kafka_brokers: args.kafka_brokers.clone(),
+            amqp_url: args.amqp_url.clone(),
+        },
+    );
+    let executor = sources::Routed {
+        publish,
+        rest: Arc::new(executor::LocalFunctions::new(functions)),
+    };
+    let engine = Engine::open(config, Arc::new(executor)).with_context(|| {
+        format!(
+            "cannot open the store in {} (is another sluice serve using it?)",
+            args.data.display()
+        )
+    })?;
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     warn_if_exposed(address);
-    let state = AppState::new(engine.clone());
+    let mut state = AppState::new(engine.clone());
+    let manager = event_sink(&engine).map(|sink| {
+        let manager = sluice_connectors::manager::SourceManager::new(sink.clone());
+        state = state.clone().with_sources(Arc::new(sources::Control {
+            manager: manager.clone(),
+            sink,
+        }));
+        tokio::spawn(sources::follow_catalog(engine.clone(), manager.clone()));
+        manager
+    });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let router = sluice_console::app(state.clone());
     let mut server = tokio::spawn(async move {
@@ -158,6 +192,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     }
     state.shutdown();
+    if let Some(manager) = &manager {
+        // Sources stop first: nothing new comes in while requests finish.
+        manager.shutdown().await;
+    }
     let _ = stop.send(());
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
         Ok(ended) => ended

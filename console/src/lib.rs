@@ -13,6 +13,7 @@ mod error;
 mod executions;
 mod extract;
 mod ops;
+pub mod sources;
 mod tasks;
 mod workflows;
 
@@ -22,6 +23,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::Router;
 use sluice_engine::Engine;
+pub use sources::{NotifyError, SourceControl};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -43,6 +45,9 @@ pub struct AppState {
     shutdown: watch::Receiver<bool>,
     shutdown_tx: Arc<watch::Sender<bool>>,
     pub(crate) metrics: Arc<ops::MetricsCache>,
+    /// The running sources (status, tests, notifications); `None` when
+    /// the server runs none.
+    pub(crate) sources: Option<Arc<dyn SourceControl>>,
 }
 
 impl AppState {
@@ -53,7 +58,14 @@ impl AppState {
             shutdown: rx,
             shutdown_tx: Arc::new(tx),
             metrics: Arc::new(ops::MetricsCache::default()),
+            sources: None,
         }
+    }
+
+    /// With the running sources behind the API.
+    pub fn with_sources(mut self, sources: Arc<dyn SourceControl>) -> Self {
+        self.sources = Some(sources);
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -94,7 +106,17 @@ pub fn app(state: AppState) -> Router {
         .route("/executions/{id}/redrive", post(executions::redrive))
         .route("/tasks/{token}/success", post(tasks::success))
         .route("/tasks/{token}/failure", post(tasks::failure))
-        .route("/tasks/{token}/heartbeat", post(tasks::heartbeat));
+        .route("/tasks/{token}/heartbeat", post(tasks::heartbeat))
+        .route("/sources", get(sources::list))
+        .route(
+            "/sources/{name}",
+            put(sources::put).get(sources::get).delete(sources::delete),
+        )
+        .route("/sources/{name}/test", post(sources::test))
+        .route(
+            "/sources/{name}/notifications",
+            post(sources::notifications),
+        );
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(ops::healthz))

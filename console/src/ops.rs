@@ -126,6 +126,9 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         "Deployed workflows.",
         &[(String::new(), counts.workflows)],
     );
+    if let Some(sources) = &state.sources {
+        out.push_str(&sources.metrics());
+    }
     Ok((
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         out,
