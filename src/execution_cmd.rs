@@ -52,6 +52,8 @@ pub enum ExecutionCommand {
     },
     /// Resume a FAILED, TIMED_OUT or ABORTED execution from where it stopped.
     Redrive { id: String },
+    /// Delete an execution that has ended, with its history.
+    Delete { id: String },
 }
 
 fn print_execution(e: &Value) {
@@ -207,6 +209,14 @@ pub fn run(cmd: ExecutionCommand, remote: &Remote) -> Result<ExitCode> {
                 None,
             )?;
             out(&v, &print_execution);
+        }
+        ExecutionCommand::Delete { id } => {
+            remote.call(
+                "DELETE",
+                &format!("/api/v1/executions/{}", segment(&id)),
+                None,
+            )?;
+            println!("deleted execution {id}");
         }
     }
     Ok(ExitCode::SUCCESS)

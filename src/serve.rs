@@ -44,6 +44,10 @@ pub struct ServeArgs {
     /// "stdio"` run. Without it, every Task that calls a function fails.
     #[arg(long, value_name = "DIR")]
     functions: Option<PathBuf>,
+    /// The store's page cache in MiB: more keeps more of a large store in
+    /// memory, less bounds the server's memory.
+    #[arg(long, value_name = "MIB", default_value_t = sluice_engine::DEFAULT_CACHE_BYTES / (1024 * 1024))]
+    cache_mb: u64,
     /// Kafka brokers (`host:port,…`) for `sluice:kafka:publish` tasks that
     /// name none.
     #[arg(long, value_name = "HOSTS", env = "SLUICE_KAFKA_BROKERS")]
@@ -122,6 +126,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let durability = Durability::from(args.durability);
     let mut config = EngineConfig::new(&args.data);
     config.durability = durability;
+    config.cache_bytes = args.cache_mb.saturating_mul(1024 * 1024);
     let publish = sluice_connectors::publish::PublishExecutor::new(
         sluice_connectors::publish::PublishConfig {
             kafka_brokers: args.kafka_brokers.clone(),

@@ -36,6 +36,31 @@ pub enum WorkflowCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// List the deployed workflows with their latest version and aliases.
+    List,
+    /// Show a workflow: versions, aliases and the latest definition.
+    Describe { name: String },
+    /// Point an alias at one or two versions; start it as `NAME:ALIAS`.
+    ///
+    /// `sluice workflow alias orders live --route 3` sends every start to
+    /// version 3; `--route 3=90 --route 4=10` sends 10% to version 4.
+    Alias {
+        name: String,
+        alias: String,
+        /// VERSION or VERSION=WEIGHT (percent; the weights add up to 100).
+        #[arg(
+            long = "route",
+            value_name = "VERSION[=WEIGHT]",
+            required_unless_present = "delete"
+        )]
+        routes: Vec<String>,
+        /// Delete the alias instead.
+        #[arg(long, conflicts_with = "routes")]
+        delete: bool,
+    },
+    /// Delete a workflow with its versions and aliases (refused while any
+    /// of its executions is RUNNING; its executions stay readable).
+    Delete { name: String },
 }
 
 #[derive(Args)]
@@ -80,6 +105,24 @@ pub fn run(cmd: WorkflowCommand, remote: &Remote) -> ExitCode {
         WorkflowCommand::Validate { file } => validate(&file),
         WorkflowCommand::Run(args) => run_local(args),
         WorkflowCommand::Deploy { file, name } => deploy(&file, name, remote),
+        WorkflowCommand::List => list(remote),
+        WorkflowCommand::Describe { name } => describe(&name, remote),
+        WorkflowCommand::Alias {
+            name,
+            alias,
+            routes,
+            delete,
+        } => set_alias(&name, &alias, &routes, delete, remote),
+        WorkflowCommand::Delete { name } => remote
+            .call(
+                "DELETE",
+                &format!("/api/v1/workflows/{}", segment(&name)),
+                None,
+            )
+            .map(|_| {
+                println!("deleted workflow {name}");
+                ExitCode::SUCCESS
+            }),
     };
     match result {
         Ok(code) => code,
@@ -137,6 +180,96 @@ fn deploy(file: &Path, name: Option<String>, remote: &Remote) -> Result<ExitCode
             "deployed {name} version {}",
             answer.get("version").unwrap_or(&Value::Null)
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(remote: &Remote) -> Result<ExitCode> {
+    let answer = remote.call("GET", "/api/v1/workflows", None)?;
+    if remote.json {
+        println!("{answer}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let workflows = answer["workflows"].as_array().cloned().unwrap_or_default();
+    if workflows.is_empty() {
+        println!("no workflows deployed");
+    }
+    for w in workflows {
+        let aliases: Vec<&str> = w["aliases"]
+            .as_object()
+            .map(|a| a.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        println!(
+            "{:<30} v{:<4} {}",
+            w["name"].as_str().unwrap_or("-"),
+            w["latestVersion"],
+            aliases.join(",")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(name: &str, remote: &Remote) -> Result<ExitCode> {
+    let w = remote.call("GET", &format!("/api/v1/workflows/{}", segment(name)), None)?;
+    if remote.json {
+        println!("{w}");
+    } else {
+        println!("workflow   {name}");
+        println!("latest     v{}", w["latestVersion"]);
+        println!("updated    {}", w["updatedAt"].as_str().unwrap_or("-"));
+        for (alias, routes) in w["aliases"].as_object().into_iter().flatten() {
+            let routes: Vec<String> = routes
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| format!("v{} {}%", r["version"], r["weight"]))
+                .collect();
+            println!("alias      {alias} -> {}", routes.join(", "));
+        }
+        println!("{}", serde_json::to_string_pretty(&w["definition"])?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `VERSION` or `VERSION=WEIGHT` → a route; one bare version gets 100%.
+fn parse_route(text: &str, alone: bool) -> Result<Value> {
+    let (version, weight) = match text.split_once('=') {
+        Some((v, w)) => (v, w.parse::<u32>().ok()),
+        None if alone => (text, Some(100)),
+        None => (text, None),
+    };
+    let (Ok(version), Some(weight)) = (version.trim().parse::<u64>(), weight) else {
+        bail!("--route {text}: write VERSION=WEIGHT, e.g. --route 3=90 --route 4=10 (or a bare VERSION for all traffic)");
+    };
+    Ok(json!({"version": version, "weight": weight}))
+}
+
+fn set_alias(
+    name: &str,
+    alias: &str,
+    routes: &[String],
+    delete: bool,
+    remote: &Remote,
+) -> Result<ExitCode> {
+    let path = format!(
+        "/api/v1/workflows/{}/aliases/{}",
+        segment(name),
+        segment(alias)
+    );
+    if delete {
+        remote.call("DELETE", &path, None)?;
+        println!("deleted alias {name}:{alias}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let routes = routes
+        .iter()
+        .map(|r| parse_route(r, routes.len() == 1))
+        .collect::<Result<Vec<_>>>()?;
+    let answer = remote.call("PUT", &path, Some(json!({ "routes": routes }).to_string()))?;
+    if remote.json {
+        println!("{answer}");
+    } else {
+        println!("alias {name}:{alias} -> {}", answer["aliases"][alias]);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -208,3 +208,87 @@ fn serve_runs_workflows_and_keeps_them_across_a_kill() {
     assert!(exit.success(), "{exit:?}; log:\n{}", server.log());
     assert!(server.log().contains("shutting down"), "{}", server.log());
 }
+
+/// Runs the CLI against `server`; returns (exit code, stdout, stderr).
+fn cli(server: &Server, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .args(["--server", &server.base])
+        .output()
+        .expect("the sluice binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_manages_aliases_and_deletes_workflows_and_executions() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = functions_dir(dir.path());
+    let server = Server::start(dir.path(), &functions);
+    for n in [1, 2] {
+        let def =
+            json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": n, "End": true}}});
+        server.call("PUT", "/api/v1/workflows/orders", Some(def));
+    }
+
+    let (code, out, err) = cli(
+        &server,
+        &["workflow", "alias", "orders", "live", "--route", "2"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("orders:live"), "{out}");
+    let (code, out, err) = cli(
+        &server,
+        &[
+            "execution",
+            "start",
+            "orders:live",
+            "--wait",
+            "10",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let done: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (done["version"].clone(), done["output"].clone()),
+        (json!(2), json!(2))
+    );
+
+    let (code, out, err) = cli(
+        &server,
+        &[
+            "workflow", "alias", "orders", "live", "--route", "1=50", "--route", "2=40",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("add up to 90"), "{out}{err}");
+    let (code, out, _) = cli(&server, &["workflow", "describe", "orders"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("alias      live -> v2 100%"), "{out}");
+    let (code, out, _) = cli(&server, &["workflow", "list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("orders") && out.contains("live"), "{out}");
+
+    let id = done["executionId"].as_str().unwrap();
+    let (code, out, err) = cli(&server, &["execution", "delete", id]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (status, _) = server.call("GET", &format!("/api/v1/executions/{id}"), None);
+    assert_eq!(status, 404);
+
+    let (code, _, _) = cli(
+        &server,
+        &["workflow", "alias", "orders", "live", "--delete"],
+    );
+    assert_eq!(code, 0);
+    let (code, out, err) = cli(&server, &["workflow", "delete", "orders"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (status, _) = server.call("GET", "/api/v1/workflows/orders", None);
+    assert_eq!(status, 404);
+    let (code, _, err) = cli(&server, &["workflow", "delete", "orders"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no workflow named 'orders'"), "{err}");
+}

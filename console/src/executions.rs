@@ -183,3 +183,13 @@ pub async fn redrive(
 ) -> Result<Json<Execution>, ApiError> {
     Ok(Json(state.engine.redrive(&id).await?))
 }
+
+/// `DELETE /api/v1/executions/{id}`: removes an execution that has ended,
+/// with its history. 409 while it is RUNNING.
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    state.engine.delete_execution(&id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

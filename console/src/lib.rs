@@ -92,7 +92,13 @@ pub fn app(state: AppState) -> Router {
         .route("/workflows", get(workflows::list))
         .route(
             "/workflows/{name}",
-            put(workflows::deploy).get(workflows::describe),
+            put(workflows::deploy)
+                .get(workflows::describe)
+                .delete(workflows::delete),
+        )
+        .route(
+            "/workflows/{name}/aliases/{alias}",
+            put(workflows::put_alias).delete(workflows::delete_alias),
         )
         .route(
             "/workflows/{name}/versions/{version}",
@@ -100,7 +106,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/workflows/{name}/executions", post(executions::start))
         .route("/executions", get(executions::list))
-        .route("/executions/{id}", get(executions::describe))
+        .route(
+            "/executions/{id}",
+            get(executions::describe).delete(executions::delete),
+        )
         .route("/executions/{id}/history", get(executions::history))
         .route("/executions/{id}/stop", post(executions::stop))
         .route("/executions/{id}/redrive", post(executions::redrive))

@@ -1,10 +1,13 @@
-//! `/api/v1/workflows`: deploy a definition as a new version, list and
-//! describe workflows, read one version's definition.
+//! `/api/v1/workflows`: deploy a definition as a new version, list,
+//! describe and delete workflows, read one version's definition, and
+//! manage aliases.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
+use serde::Deserialize;
 use serde_json::{json, Value};
-use sluice_engine::{Workflow, WorkflowVersion};
+use sluice_engine::{AliasRoute, EngineError, Workflow, WorkflowVersion};
 
 use crate::error::ApiError;
 use crate::extract::{ApiPath, JsonBody};
@@ -44,4 +47,47 @@ pub async fn version(
     ApiPath((name, version)): ApiPath<(String, u64)>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(state.engine.workflow_version(&name, version)?))
+}
+
+/// `DELETE /api/v1/workflows/{name}`: the workflow, its versions and
+/// aliases go; its executions stay readable. 409 while one is RUNNING.
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    state.engine.delete_workflow(&name).await?;
+    tracing::info!(workflow = %name, "workflow deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body of `PUT /api/v1/workflows/{name}/aliases/{alias}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliasBody {
+    /// One or two `{"version", "weight"}` routes; weights add up to 100.
+    routes: Vec<AliasRoute>,
+}
+
+/// `PUT /api/v1/workflows/{name}/aliases/{alias}`: create or replace an
+/// alias; answers with the workflow as it is now. Start `NAME:ALIAS`.
+pub async fn put_alias(
+    State(state): State<AppState>,
+    ApiPath((name, alias)): ApiPath<(String, String)>,
+    JsonBody(body): JsonBody<AliasBody>,
+) -> Result<Json<Workflow>, ApiError> {
+    state.engine.put_alias(&name, &alias, body.routes).await?;
+    tracing::info!(workflow = %name, alias = %alias, "alias set");
+    Ok(Json(state.engine.workflow(&name)?))
+}
+
+/// `DELETE /api/v1/workflows/{name}/aliases/{alias}`.
+pub async fn delete_alias(
+    State(state): State<AppState>,
+    ApiPath((name, alias)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    if state.engine.delete_alias(&name, &alias).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(EngineError::NotFound(format!("workflow '{name}' has no alias '{alias}'")).into())
+    }
 }

@@ -13,6 +13,11 @@
 //!   measures the engine-added latency per step.
 
 use serde_json::{json, Value};
+
+// The same allocator as the `sluice` binary: sled's copy-on-write pages
+// make the engine allocation-heavy.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use sluice_engine::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -97,6 +102,36 @@ async fn run(
     (started.elapsed(), latencies)
 }
 
+/// Open loop: start `count` executions at `rate` per second whatever the
+/// engine's progress (unlike [`run`], whose concurrency limit hides
+/// queueing); returns the sorted per-execution latencies.
+async fn run_at_rate(engine: &Engine, workflow: &str, count: usize, rate: f64) -> Vec<Duration> {
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::with_capacity(count);
+    for i in 0..count {
+        ticks.tick().await;
+        let engine = engine.clone();
+        let workflow = workflow.to_string();
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let input = json!({ "v": i });
+            let req = StartRequest { input, name: None };
+            let (e, _) = engine.start(&workflow, req).await.unwrap();
+            let id = e.execution_id.to_string();
+            let done = engine.wait(&id, Duration::from_secs(60)).await.unwrap();
+            assert_eq!(done.status, Status::Succeeded);
+            t.elapsed()
+        }));
+    }
+    let mut latencies = Vec::with_capacity(count);
+    for t in tasks {
+        latencies.push(t.await.unwrap());
+    }
+    latencies.sort();
+    latencies
+}
+
 fn pct(v: &[Duration], p: f64) -> Duration {
     v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
 }
@@ -147,6 +182,19 @@ async fn main() {
                 per_step(pct(&lat, 0.99))
             );
             results.push((case, tps));
+            if batch > 1 {
+                // Engine-added latency per step at half the load just measured.
+                let rate = tps / 2.0 / 10.0;
+                let count = ((rate * 5.0) as usize).max(20);
+                let lat = run_at_rate(&engine, "task", count, rate).await;
+                let case = format!("task chain, {dname}, at half load");
+                println!(
+                    "{case:<44} {count:>12} {:>14.0} {:>10.2?} {:>10.2?}   (per step, open loop)",
+                    rate * 10.0,
+                    pct(&lat, 0.5) / 10,
+                    pct(&lat, 0.99) / 10
+                );
+            }
         }
     }
     println!();

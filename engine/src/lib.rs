@@ -38,4 +38,4 @@ mod queries;
 mod runtime;
 
 pub use queries::MAX_PAGE;
-pub use runtime::{Durability, Engine, EngineConfig};
+pub use runtime::{Durability, Engine, EngineConfig, DEFAULT_CACHE_BYTES};

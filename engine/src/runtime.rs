@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, Notify};
 
-use crate::api::{Execution, StartRequest, WorkflowVersion};
+use crate::api::{AliasRoute, Execution, StartRequest, WorkflowVersion};
 use crate::catalog::{Document, DocumentChange};
 use crate::error::EngineError;
 use crate::executor::{Executor, TaskError};
@@ -29,6 +29,11 @@ pub enum Durability {
     Power,
 }
 
+/// sled's page cache unless configured: enough for the working set of
+/// thousands of running executions, small enough that 100,000 parked ones
+/// fit in 500 MB.
+pub const DEFAULT_CACHE_BYTES: u64 = 128 * 1024 * 1024;
+
 /// How to open the engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -38,6 +43,9 @@ pub struct EngineConfig {
     pub limits: Limits,
     /// Most commands applied in one batch (one flush).
     pub max_batch: usize,
+    /// sled's page cache, in bytes. sled's own default (1 GiB) lets memory
+    /// grow with the store; reads past the cache go to the OS page cache.
+    pub cache_bytes: u64,
 }
 
 impl EngineConfig {
@@ -47,6 +55,7 @@ impl EngineConfig {
             durability: Durability::default(),
             limits: Limits::default(),
             max_batch: 1024,
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -97,6 +106,25 @@ enum Command {
     Resume {
         execution: String,
         frame: u64,
+    },
+    PutAlias {
+        workflow: String,
+        alias: String,
+        routes: Vec<AliasRoute>,
+        reply: Reply<()>,
+    },
+    DeleteAlias {
+        workflow: String,
+        alias: String,
+        reply: Reply<bool>,
+    },
+    DeleteWorkflow {
+        workflow: String,
+        reply: Reply<()>,
+    },
+    DeleteExecution {
+        execution: String,
+        reply: Reply<()>,
     },
     PutDocument {
         kind: String,
@@ -149,7 +177,10 @@ impl Engine {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             EngineError::Storage(format!("cannot create {}: {e}", config.data_dir.display()))
         })?;
-        let db = sled::Config::new().path(&config.data_dir).open()?;
+        let db = sled::Config::new()
+            .path(&config.data_dir)
+            .cache_capacity(config.cache_bytes)
+            .open()?;
         let tree = db.open_tree("sluice")?;
         let mut to_recover = Vec::new();
         for key in tree.scan_prefix(b"r/").keys() {
@@ -185,6 +216,52 @@ impl Engine {
 
     pub(crate) fn document_changes(&self) -> &broadcast::Sender<DocumentChange> {
         &self.inner.documents
+    }
+
+    /// Create or replace `alias` of `workflow`: one or two routes whose
+    /// weights (percent) add up to 100. Starts of `NAME:ALIAS` pick a route.
+    pub async fn put_alias(
+        &self,
+        workflow: &str,
+        alias: &str,
+        routes: Vec<AliasRoute>,
+    ) -> Result<(), EngineError> {
+        self.call(|reply| Command::PutAlias {
+            workflow: workflow.to_string(),
+            alias: alias.to_string(),
+            routes,
+            reply,
+        })
+        .await
+    }
+
+    /// False when the workflow has no such alias.
+    pub async fn delete_alias(&self, workflow: &str, alias: &str) -> Result<bool, EngineError> {
+        self.call(|reply| Command::DeleteAlias {
+            workflow: workflow.to_string(),
+            alias: alias.to_string(),
+            reply,
+        })
+        .await
+    }
+
+    /// Delete a workflow, its versions and aliases; a conflict while any of
+    /// its executions is RUNNING. Its executions stay readable.
+    pub async fn delete_workflow(&self, workflow: &str) -> Result<(), EngineError> {
+        self.call(|reply| Command::DeleteWorkflow {
+            workflow: workflow.to_string(),
+            reply,
+        })
+        .await
+    }
+
+    /// Delete an execution that has ended, with its history.
+    pub async fn delete_execution(&self, id: &str) -> Result<(), EngineError> {
+        self.call(|reply| Command::DeleteExecution {
+            execution: id.to_string(),
+            reply,
+        })
+        .await
     }
 
     /// Store `body` as the next version of the `kind` document `name`; the
@@ -652,6 +729,31 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
         Command::Resume { execution, frame } => {
             let r = machine.resume(&execution, frame);
             internal(machine, r)
+        }
+        Command::PutAlias {
+            workflow,
+            alias,
+            routes,
+            reply,
+        } => {
+            let r = machine.put_alias(&workflow, &alias, routes);
+            finish(machine, r, reply, replies)
+        }
+        Command::DeleteAlias {
+            workflow,
+            alias,
+            reply,
+        } => {
+            let r = machine.delete_alias(&workflow, &alias);
+            finish(machine, r, reply, replies)
+        }
+        Command::DeleteWorkflow { workflow, reply } => {
+            let r = machine.delete_workflow(&workflow);
+            finish(machine, r, reply, replies)
+        }
+        Command::DeleteExecution { execution, reply } => {
+            let r = machine.delete_execution(&execution);
+            finish(machine, r, reply, replies)
         }
         Command::PutDocument {
             kind,

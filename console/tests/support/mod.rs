@@ -1,7 +1,7 @@
 //! The test harness of the API tests: a real engine on a temporary sled
 //! store with an in-process executor, and the router driven through
 //! `oneshot` without a socket.
-// Shared by several test binaries; each uses only part of it.
+// Each test binary uses a different part of this harness.
 #![allow(dead_code)]
 
 use axum::body::Body;

@@ -7,6 +7,7 @@ mod advance;
 mod catalog;
 mod commands;
 mod fork;
+mod manage;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -154,6 +155,12 @@ impl<'a> Machine<'a> {
             self.executions.insert(id.to_string(), rec);
         }
         Ok(self.executions.get_mut(id).expect("inserted above"))
+    }
+
+    /// Drop cached definitions of a deleted workflow (its name may be
+    /// deployed again, from version 1).
+    fn forget_definitions(&mut self, workflow: &str) {
+        self.definitions.0.retain(|(name, _), _| name != workflow);
     }
 
     fn definition(

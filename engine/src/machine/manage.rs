@@ -1,0 +1,141 @@
+//! Management commands: aliases, and deleting workflows and executions.
+
+use std::collections::BTreeSet;
+
+use super::commands::check_name;
+use super::Machine;
+use crate::api::{AliasRoute, Status};
+use crate::error::EngineError;
+use crate::records::{ExecutionRecord, WorkflowMeta};
+use crate::store::keys;
+
+/// Most routes per alias (Step Functions allows two: a canary and the rest).
+pub const MAX_ALIAS_ROUTES: usize = 2;
+
+impl Machine<'_> {
+    fn workflow_meta(&mut self, name: &str) -> Result<WorkflowMeta, EngineError> {
+        self.tx
+            .get(&keys::workflow(name))?
+            .ok_or_else(|| EngineError::NotFound(format!("no workflow named '{name}'")))
+    }
+
+    /// Create or replace an alias routing starts to one or two versions.
+    pub fn put_alias(
+        &mut self,
+        workflow: &str,
+        alias: &str,
+        routes: Vec<AliasRoute>,
+    ) -> Result<(), EngineError> {
+        check_name("alias name", alias)?;
+        if alias.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(EngineError::BadRequest(format!(
+                "alias name '{alias}' is all digits, which reads as a version number in \
+                 '{workflow}:{alias}'; start it with a letter"
+            )));
+        }
+        let mut meta = self.workflow_meta(workflow)?;
+        if routes.is_empty() || routes.len() > MAX_ALIAS_ROUTES {
+            return Err(EngineError::BadRequest(format!(
+                "/routes: give 1 or {MAX_ALIAS_ROUTES} routes, e.g. \
+                 [{{\"version\": 2, \"weight\": 90}}, {{\"version\": 3, \"weight\": 10}}]"
+            )));
+        }
+        let mut versions = BTreeSet::new();
+        for (i, r) in routes.iter().enumerate() {
+            if r.version == 0 || r.version > meta.latest_version {
+                return Err(EngineError::BadRequest(format!(
+                    "/routes/{i}/version: workflow '{workflow}' has no version {}; its versions are 1 to {}",
+                    r.version, meta.latest_version
+                )));
+            }
+            if r.weight == 0 || r.weight > 100 {
+                return Err(EngineError::BadRequest(format!(
+                    "/routes/{i}/weight: {} is not a percentage; use 1 to 100",
+                    r.weight
+                )));
+            }
+            if !versions.insert(r.version) {
+                return Err(EngineError::BadRequest(format!(
+                    "/routes/{i}/version: version {} is routed twice; give each version once",
+                    r.version
+                )));
+            }
+        }
+        let total: u32 = routes.iter().map(|r| r.weight).sum();
+        if total != 100 {
+            return Err(EngineError::BadRequest(format!(
+                "/routes: the weights add up to {total}; make them add up to 100"
+            )));
+        }
+        meta.aliases.insert(alias.to_string(), routes);
+        meta.updated_at = super::now_string(self.now);
+        self.tx.put(keys::workflow(workflow), &meta)
+    }
+
+    /// False when there was no such alias.
+    pub fn delete_alias(&mut self, workflow: &str, alias: &str) -> Result<bool, EngineError> {
+        let mut meta = self.workflow_meta(workflow)?;
+        if meta.aliases.remove(alias).is_none() {
+            return Ok(false);
+        }
+        meta.updated_at = super::now_string(self.now);
+        self.tx.put(keys::workflow(workflow), &meta)?;
+        Ok(true)
+    }
+
+    /// Remove a workflow with all its versions and aliases. Its executions
+    /// stay readable; a RUNNING one makes this a conflict (stop it first).
+    pub fn delete_workflow(&mut self, workflow: &str) -> Result<(), EngineError> {
+        let meta = self.workflow_meta(workflow)?;
+        let mut running = 0usize;
+        let mut example = None;
+        for key in self.tx.keys_with_prefix("r/")? {
+            let id = &key[2..];
+            let rec: Option<ExecutionRecord> = match self.executions.get(id) {
+                Some(r) => Some(r.clone()),
+                None => self.tx.get(&keys::execution(id))?,
+            };
+            if rec.is_some_and(|r| r.execution.workflow == workflow) {
+                running += 1;
+                example.get_or_insert_with(|| id.to_string());
+            }
+        }
+        if let Some(id) = example {
+            return Err(EngineError::Conflict(format!(
+                "workflow '{workflow}' has {running} RUNNING execution(s), e.g. {id}; \
+                 stop them (POST /api/v1/executions/{{id}}/stop) before deleting it"
+            )));
+        }
+        for v in 1..=meta.latest_version {
+            self.tx.remove(keys::version(workflow, v));
+        }
+        self.tx.remove(keys::workflow(workflow));
+        self.forget_definitions(workflow);
+        Ok(())
+    }
+
+    /// Remove an execution that has ended, with its history and frames.
+    pub fn delete_execution(&mut self, id: &str) -> Result<(), EngineError> {
+        let rec = self.execution(id)?.clone();
+        if rec.status() == Status::Running {
+            return Err(EngineError::Conflict(format!(
+                "execution {id} is RUNNING; stop it (POST /api/v1/executions/{id}/stop) before deleting it"
+            )));
+        }
+        self.executions.remove(id);
+        let e = &rec.execution;
+        for prefix in [keys::history_prefix(id), keys::frame_prefix(id)] {
+            for key in self.tx.keys_with_prefix(&prefix)? {
+                self.tx.remove(key);
+            }
+        }
+        // The name is freed only if it still points at this execution.
+        let name_key = keys::name(&e.workflow, &e.name);
+        if self.tx.get::<String>(&name_key)?.as_deref() == Some(id) {
+            self.tx.remove(name_key);
+        }
+        self.tx.remove(keys::index(rec.started_ms, id));
+        self.tx.remove(keys::execution(id));
+        Ok(())
+    }
+}
