@@ -149,16 +149,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     warn_if_exposed(address);
-    let mut state = AppState::new(engine.clone());
-    let manager = event_sink(&engine).map(|sink| {
+    let sink = event_sink(&engine);
+    let manager = sink.as_ref().map(|sink| {
         let manager = sluice_connectors::manager::SourceManager::new(sink.clone());
-        state = state.clone().with_sources(Arc::new(sources::Control {
-            manager: manager.clone(),
-            sink,
-        }));
         tokio::spawn(sources::follow_catalog(engine.clone(), manager.clone()));
         manager
     });
+    let state = AppState::new(engine.clone()).with_sources(Arc::new(sources::Control {
+        manager: manager.clone(),
+        sink,
+    }));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let router = sluice_console::app(state.clone());
     let mut server = tokio::spawn(async move {

@@ -32,16 +32,18 @@ impl Executor for Routed {
     }
 }
 
-/// The console's view of the running sources.
+/// The console's view of the running sources. Without a sink (an engine
+/// that does not ingest events) nothing runs, but connections can be tested.
 pub struct Control {
-    pub manager: Arc<SourceManager>,
-    pub sink: Arc<dyn EventSink>,
+    pub manager: Option<Arc<SourceManager>>,
+    pub sink: Option<Arc<dyn EventSink>>,
 }
 
 #[async_trait::async_trait]
 impl SourceControl for Control {
     fn status(&self, name: &str) -> Option<Value> {
         self.manager
+            .as_ref()?
             .get(name)
             .and_then(|i| serde_json::to_value(i.status).ok())
     }
@@ -51,6 +53,11 @@ impl SourceControl for Control {
     }
 
     async fn notify(&self, def: &SourceDef, body: Value) -> Result<Value, NotifyError> {
+        let Some(sink) = &self.sink else {
+            return Err(NotifyError::Engine(sluice_engine::EngineError::BadRequest(
+                "this server does not ingest events yet".into(),
+            )));
+        };
         let events = object_events::from_notification(&body, &source_uri(&def.name))
             .map_err(NotifyError::Invalid)?;
         let n = events.len();
@@ -64,13 +71,16 @@ impl SourceControl for Control {
         let outcomes = if n == 0 {
             Vec::new()
         } else {
-            self.sink.submit(batch).await.map_err(NotifyError::Engine)?
+            sink.submit(batch).await.map_err(NotifyError::Engine)?
         };
         Ok(json!({"events": n, "outcomes": outcomes}))
     }
 
     fn metrics(&self) -> String {
-        self.manager.metrics()
+        self.manager
+            .as_ref()
+            .map(|m| m.metrics())
+            .unwrap_or_default()
     }
 }
 
