@@ -202,9 +202,19 @@ async fn session(
         source: &source_uri,
         event_type: &event_type,
     };
+    // The last offsets committed (asynchronously); committed again
+    // synchronously at shutdown so that a clean stop loses no commit.
+    let mut last_commit: Option<TopicPartitionList> = None;
+    let finish = |last: Option<TopicPartitionList>| {
+        if let Some(tpl) = last {
+            // One round trip at shutdown; blocking here is acceptable.
+            let _ = consumer.commit(&tpl, CommitMode::Sync);
+        }
+        Ok(())
+    };
     loop {
         let first = tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
+            _ = shutdown.cancelled() => return finish(last_commit),
             m = consumer.recv() => m.map(|m| m.detach()),
         };
         let mut messages = Vec::new();
@@ -215,7 +225,7 @@ async fn session(
                 // retries; count it and go on.
                 status.fail(&def.name, format!("consume: {e}"));
                 if !backoff.wait(shutdown).await {
-                    return Ok(());
+                    return finish(last_commit);
                 }
                 continue;
             }
@@ -244,7 +254,7 @@ async fn session(
                         {
                             status.fail(&def.name, e);
                             if !backoff.wait(shutdown).await {
-                                return Ok(());
+                                return finish(last_commit);
                             }
                             continue;
                         }
@@ -257,18 +267,21 @@ async fn session(
                         format!("engine refused the batch (retrying): {e}"),
                     );
                     if !backoff.wait(shutdown).await {
-                        return Ok(());
+                        return finish(last_commit);
                     }
                 }
             }
         }
         backoff.reset();
-        commit(&consumer, &messages).map_err(|e| format!("commit: {e}"))?;
+        last_commit = Some(commit(&consumer, &messages).map_err(|e| format!("commit: {e}"))?);
     }
 }
 
 /// Commits, per partition, the offset after the last message of the batch.
-fn commit(consumer: &StreamConsumer<Ctx>, messages: &[OwnedMessage]) -> Result<(), KafkaError> {
+fn commit(
+    consumer: &StreamConsumer<Ctx>,
+    messages: &[OwnedMessage],
+) -> Result<TopicPartitionList, KafkaError> {
     let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
     for m in messages {
         let e = next.entry((m.topic(), m.partition())).or_insert(0);
@@ -280,7 +293,8 @@ fn commit(consumer: &StreamConsumer<Ctx>, messages: &[OwnedMessage]) -> Result<(
     }
     // Async: the commit is queued before the next `recv`, which is where a
     // rebalance can happen; a lost commit only means redelivery (deduped).
-    consumer.commit(&tpl, CommitMode::Async)
+    consumer.commit(&tpl, CommitMode::Async)?;
+    Ok(tpl)
 }
 
 async fn publish_dead_letters(
