@@ -99,6 +99,61 @@ ensure_wasm_target() {
     fi
 }
 
+port_open() {
+    # $1 = port on 127.0.0.1
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+wait_port() {
+    # $1 = port, $2 = what, $3 = seconds
+    local i
+    for ((i = 0; i < $3 * 2; i++)); do
+        port_open "$1" && return 0
+        sleep 0.5
+    done
+    echo "$2 did not open port $1 within $3 s" >&2
+    return 1
+}
+
+ensure_rabbitmq() {
+    # The AMQP source tests use RabbitMQ on 127.0.0.1:5672 (guest/guest)
+    # and rabbitmqctl (stop_app/start_app) for the reconnect test.
+    section "rabbitmq"
+    if ! command -v rabbitmq-server >/dev/null 2>&1; then
+        apt-get update -qq && apt-get install -y -qq rabbitmq-server
+    fi
+    if port_open 5672; then
+        echo "already running on 5672"
+        return
+    fi
+    rabbitmq-server -detached
+    wait_port 5672 "rabbitmq-server" 120
+    rabbitmqctl await_startup >/dev/null 2>&1 || true
+}
+
+TANSU_VERSION=0.6.0
+ensure_kafka() {
+    # The Kafka source tests use a Kafka-protocol broker on 127.0.0.1:9092:
+    # tansu with in-memory storage (the tests create their own topics).
+    section "kafka (tansu)"
+    if ! command -v tansu >/dev/null 2>&1; then
+        echo "installing tansu $TANSU_VERSION (takes a while, once)"
+        CARGO_TARGET_DIR="$HOME/.cache/tansu-build" \
+            cargo install tansu --version "$TANSU_VERSION" --features dynostore,libsql --locked
+    fi
+    if port_open 9092; then
+        echo "already running on 9092"
+        return
+    fi
+    local log="${TMPDIR:-/tmp}/sluice-tansu.log"
+    nohup tansu broker \
+        --storage-engine memory://tansu/ \
+        --listener-url tcp://127.0.0.1:9092 \
+        --advertised-listener-url tcp://127.0.0.1:9092 \
+        >"$log" 2>&1 &
+    wait_port 9092 "tansu (log: $log)" 60
+}
+
 # --- checks -----------------------------------------------------------------
 
 check_format() {
@@ -132,6 +187,8 @@ main() {
     ensure_playwright
     ensure_awslambdaric
     ensure_wasm_target
+    ensure_rabbitmq
+    ensure_kafka
     check_format
     check_clippy
     run_tests

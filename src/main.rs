@@ -9,6 +9,7 @@ mod function_cmd;
 mod local;
 mod rule_cmd;
 mod serve;
+mod source_cmd;
 mod workflow_cmd;
 
 use clap::{Parser, Subcommand};
@@ -85,6 +86,13 @@ enum Command {
     /// Check what this machine offers functions: the isolation layers of
     /// process functions (namespaces, cgroups, uid), each in force or not.
     Doctor,
+    /// List event sources with their status; check a source's connection.
+    Source {
+        #[command(flatten)]
+        remote: client::Remote,
+        #[command(subcommand)]
+        command: source_cmd::SourceCommand,
+    },
     /// Send a folder of definitions to a server: workflows/, functions/,
     /// sources/ and triggers/ (each *.json; workflows are named after their
     /// file, the others by their "name").
@@ -119,6 +127,7 @@ fn main() -> ExitCode {
         Command::Event { remote, command } => event_cmd::run_event(command, &remote),
         Command::Trigger { remote, command } => event_cmd::run_trigger(command, &remote),
         Command::Deadletter { remote, command } => event_cmd::run_deadletter(command, &remote),
+        Command::Source { remote, command } => source_cmd::run(command, &remote),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

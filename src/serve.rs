@@ -7,6 +7,7 @@
 //! background, however long that backlog is.
 
 mod functions;
+mod sources;
 mod starting;
 
 use anyhow::{Context, Result};
@@ -57,6 +58,19 @@ pub struct ServeArgs {
     /// CPU limits. `sluice doctor` shows which layers this machine has.
     #[arg(long)]
     isolation: bool,
+    /// Kafka brokers (`host:port,…`) for `sluice:kafka:publish` tasks that
+    /// name none.
+    #[arg(long, value_name = "HOSTS", env = "SLUICE_KAFKA_BROKERS")]
+    kafka_brokers: Option<String>,
+    /// AMQP URL for `sluice:amqp:publish` tasks that name none.
+    #[arg(long, value_name = "URL", env = "SLUICE_AMQP_URL")]
+    amqp_url: Option<String>,
+}
+
+/// The engine as the sources' sink: where they submit events and record
+/// dead letters and checkpoints.
+fn event_sink(engine: &Engine) -> Option<Arc<dyn sluice_engine::EventSink>> {
+    Some(Arc::new(engine.clone()))
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -142,6 +156,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let mut config = EngineConfig::new(&args.data);
     config.durability = durability;
     config.cache_bytes = args.cache_mb.saturating_mul(1024 * 1024);
+    let publish = sluice_connectors::publish::PublishExecutor::new(
+        sluice_connectors::publish::PublishConfig {
+            kafka_brokers: args.kafka_brokers.clone(),
+            amqp_url: args.amqp_url.clone(),
+        },
+    );
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -176,7 +196,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
     );
 
     let data = args.data.clone();
-    let executor = Arc::new(functions.clone());
+    let executor = Arc::new(sources::Routed {
+        publish,
+        rest: Arc::new(functions.clone()),
+    });
     let opening = tokio::task::spawn_blocking(move || {
         Engine::open(config, executor).with_context(|| {
             format!(
@@ -198,7 +221,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     functions::follow(&engine, &functions)?;
     functions.loaded();
-    let state = AppState::new(engine.clone()).with_functions(functions::host(&functions));
+    let sink = event_sink(&engine);
+    let manager = sink.as_ref().map(|sink| {
+        let manager = sluice_connectors::manager::SourceManager::new(sink.clone());
+        tokio::spawn(sources::follow_catalog(engine.clone(), manager.clone()));
+        manager
+    });
+    let state = AppState::new(engine.clone())
+        .with_functions(functions::host(&functions))
+        .with_sources(Arc::new(sources::Control {
+            manager: manager.clone(),
+            sink,
+        }));
     let state = match auth {
         Some(auth) => state.with_auth(auth),
         None => state,
@@ -224,6 +258,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     }
     state.shutdown();
+    if let Some(manager) = &manager {
+        // Sources stop first: nothing new comes in while requests finish.
+        manager.shutdown().await;
+    }
     let _ = stop.send(());
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
         Ok(ended) => ended

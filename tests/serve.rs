@@ -292,3 +292,64 @@ fn cli_manages_aliases_and_deletes_workflows_and_executions() {
     assert_ne!(code, 0);
     assert!(err.contains("no workflow named 'orders'"), "{err}");
 }
+
+/// `sluice source list|test` and the `sluice:amqp:publish` task resource,
+/// against the real RabbitMQ (AMQP_URL, default on 127.0.0.1:5672).
+#[test]
+fn sources_are_listed_and_tested_and_publish_tasks_reach_rabbitmq() {
+    let url = std::env::var("AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+    let dir = tempfile::tempdir().unwrap();
+    let functions = functions_dir(dir.path());
+    let server = Server::start(dir.path(), &functions);
+    let queue = format!("sluice-cli-{}", std::process::id());
+    let (status, _) = server.call(
+        "PUT",
+        "/api/v1/sources/good",
+        Some(json!({"kind": "amqp", "url": url, "queue": queue})),
+    );
+    assert_eq!(status, 200);
+    let (status, _) = server.call(
+        "PUT",
+        "/api/v1/sources/closed",
+        Some(json!({"kind": "amqp", "url": "amqp://guest:guest@127.0.0.1:1/%2f", "queue": "q"})),
+    );
+    assert_eq!(status, 200);
+
+    let (code, out, err) = cli(&server, &["source", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("good") && out.contains("closed") && out.contains("amqp"),
+        "{out}"
+    );
+    let (code, out, _) = cli(&server, &["source", "test", "closed"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with("failed: "), "{out}");
+
+    // A workflow publishes its input (the broker confirms it).
+    let wf = json!({"StartAt": "P", "States": {"P": {"Type": "Task",
+        "Resource": "sluice:amqp:publish",
+        "Parameters": {"url": url, "routingKey": queue, "message.$": "$"}, "End": true}}});
+    assert_eq!(server.call("PUT", "/api/v1/workflows/pub", Some(wf)).0, 200);
+    // The source runs: it declares its queue and consumes from it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let out = loop {
+        let (code, out, _) = cli(&server, &["source", "test", "good"]);
+        assert_eq!(code, 0, "{out}");
+        if out.contains("1 consumers") || Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        out.contains(&format!("queue '{queue}'")) && out.contains("1 consumers"),
+        "{out}"
+    );
+    let (_, e) = server.call(
+        "POST",
+        "/api/v1/workflows/pub/executions?wait=20",
+        Some(json!({"input": {"n": 1}})),
+    );
+    assert_eq!(e["status"], "SUCCEEDED", "{e}");
+    assert_eq!(e["output"], json!({"exchange": "", "routingKey": queue}));
+}

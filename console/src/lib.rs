@@ -18,6 +18,7 @@ mod extract;
 pub mod functions;
 mod graph;
 mod ops;
+pub mod sources;
 mod stream;
 mod tasks;
 mod triggers;
@@ -32,6 +33,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::Router;
 use sluice_engine::Engine;
+pub use sources::{NotifyError, SourceControl};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -58,6 +60,9 @@ pub struct AppState {
     /// Runs functions for `/api/v1/functions/{name}/invocations`, logs and
     /// `/metrics`; `None` on a server that runs none.
     pub(crate) functions: Option<Arc<dyn FunctionHost>>,
+    /// The running sources (status, tests, notifications); `None` when
+    /// the server runs none.
+    pub(crate) sources: Option<Arc<dyn SourceControl>>,
 }
 
 impl AppState {
@@ -70,6 +75,7 @@ impl AppState {
             metrics: Arc::new(ops::MetricsCache::default()),
             auth: None,
             functions: None,
+            sources: None,
         }
     }
 
@@ -83,6 +89,12 @@ impl AppState {
     /// The executors that run functions invoked through the API.
     pub fn with_functions(mut self, host: Arc<dyn FunctionHost>) -> Self {
         self.functions = Some(host);
+        self
+    }
+
+    /// With the running sources behind the API.
+    pub fn with_sources(mut self, sources: Arc<dyn SourceControl>) -> Self {
+        self.sources = Some(sources);
         self
     }
 
@@ -170,7 +182,17 @@ pub fn app(state: AppState) -> Router {
             put(functions::put_alias),
         )
         .route("/functions/{name}/invocations", post(functions::invoke))
-        .route("/functions/{name}/logs", get(functions::logs));
+        .route("/functions/{name}/logs", get(functions::logs))
+        .route("/sources", get(sources::list))
+        .route(
+            "/sources/{name}",
+            put(sources::put).get(sources::get).delete(sources::delete),
+        )
+        .route("/sources/{name}/test", post(sources::test))
+        .route(
+            "/sources/{name}/notifications",
+            post(sources::notifications),
+        );
     let mut router = Router::new()
         .nest("/api/v1", api)
         .route("/ui/{file}", get(ui::asset))

@@ -130,6 +130,9 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     if let Some(functions) = &state.functions {
         out.push_str(&functions.metrics());
     }
+    if let Some(sources) = &state.sources {
+        out.push_str(&sources.metrics());
+    }
     Ok((
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         out,

@@ -17,6 +17,7 @@ pub mod path;
 pub mod pattern;
 pub mod resource;
 pub mod retry;
+pub mod source;
 pub mod template;
 mod text;
 pub mod timestamp;

@@ -61,4 +61,32 @@ pub trait EventSink: Send + Sync + 'static {
 
     /// Records a message that could not be parsed in the dead-letter inbox.
     async fn dead_letter(&self, letter: DeadLetter) -> Result<(), EngineError>;
+
+    /// A source's durable checkpoint under `key` (cron: the last fire time;
+    /// bucket scanner: its listing state), as last stored by
+    /// [`set_checkpoint`](Self::set_checkpoint). Sources never touch the
+    /// store themselves. The default keeps nothing: sources then rely on
+    /// deterministic event ids and deduplication alone.
+    async fn checkpoint(&self, source: &str, key: &str) -> Result<Option<Value>, EngineError> {
+        let _ = (source, key);
+        Ok(None)
+    }
+
+    /// Stores (`Some`) or removes (`None`) a source's checkpoint durably.
+    async fn set_checkpoint(
+        &self,
+        source: &str,
+        key: &str,
+        value: Option<Value>,
+    ) -> Result<(), EngineError> {
+        let _ = (source, key, value);
+        Ok(())
+    }
+
+    /// Whether any of these executions is still running (a schedule's
+    /// `overlap: "skip"` asks before firing again). The default says no.
+    async fn any_running(&self, execution_ids: &[String]) -> Result<bool, EngineError> {
+        let _ = execution_ids;
+        Ok(false)
+    }
 }

@@ -118,6 +118,31 @@ impl EventSink for Engine {
     async fn dead_letter(&self, letter: DeadLetter) -> Result<(), EngineError> {
         self.store_dead_letter(letter).await.map(|_| ())
     }
+
+    async fn checkpoint(&self, source: &str, key: &str) -> Result<Option<Value>, EngineError> {
+        get(self.tree(), &keys::checkpoint(source, key))
+    }
+
+    async fn set_checkpoint(
+        &self,
+        source: &str,
+        key: &str,
+        value: Option<Value>,
+    ) -> Result<(), EngineError> {
+        self.store_checkpoint(keys::checkpoint(source, key), value)
+            .await
+    }
+
+    async fn any_running(&self, execution_ids: &[String]) -> Result<bool, EngineError> {
+        for id in execution_ids {
+            match self.execution(id) {
+                Ok(e) if e.status == crate::api::Status::Running => return Ok(true),
+                Ok(_) | Err(EngineError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
 }
 
 impl Engine {

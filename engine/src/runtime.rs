@@ -132,6 +132,11 @@ enum Command {
         execution: String,
         reply: Reply<()>,
     },
+    SetCheckpoint {
+        key: String,
+        value: Option<Value>,
+        reply: Reply<()>,
+    },
     PutDocument {
         kind: String,
         name: String,
@@ -327,6 +332,16 @@ impl Engine {
             reply,
         })
         .await
+    }
+
+    /// Store (or remove) a source's checkpoint under its full key, durably.
+    pub(crate) async fn store_checkpoint(
+        &self,
+        key: String,
+        value: Option<Value>,
+    ) -> Result<(), EngineError> {
+        self.call(|reply| Command::SetCheckpoint { key, value, reply })
+            .await
     }
 
     /// Delete every version and alias; false when there was no such document.
@@ -868,6 +883,16 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
             let r = machine.delete_execution(&execution);
             finish(machine, r, reply, replies)
         }
+        Command::SetCheckpoint { key, value, reply } => match value {
+            Some(v) => {
+                let r = machine.tx.put(key, &v);
+                finish(machine, r, reply, replies)
+            }
+            None => {
+                machine.tx.remove(key);
+                finish(machine, Ok(()), reply, replies)
+            }
+        },
         Command::PutDocument {
             kind,
             name,

@@ -22,6 +22,7 @@
 //! | `cv/` | kind `/` name `/` version (20 digits) | [`Document`](crate::catalog::Document) |
 //! | `d/` | CloudEvent source (`/` as `~1`) `/` id | deduplication record (ingest) |
 //! | `dx/` | accepted ms (20 digits) `/` source `/` id | its `d/` key (pruning by age) |
+//! | `p/` | source (`/` as `~1`) `/` key | a source's checkpoint (cron's last fire, …) |
 //! | `q/` | dead letter id (ms, 20 digits, `-` uuid) | [`DeadLetterRecord`](crate::ingest::DeadLetterRecord) |
 //!
 //! Only the engine's single writer writes; readers read sled directly. The
@@ -109,6 +110,9 @@ pub(crate) mod keys {
     }
     pub fn dedupe_index(at_ms: i64, source: &str, id: &str) -> String {
         format!("dx/{}/{}/{id}", num(at_ms.max(0) as u64), escape(source))
+    }
+    pub fn checkpoint(source: &str, key: &str) -> String {
+        format!("p/{}/{key}", escape(source))
     }
     pub fn dead_letter(id: &str) -> String {
         format!("q/{id}")

@@ -214,3 +214,54 @@ async fn watchers_hear_each_durable_change_once() {
     assert_eq!(second.version, None);
     assert!(changes.try_recv().is_err(), "no third change");
 }
+
+#[tokio::test]
+async fn sources_keep_durable_checkpoints_and_ask_whether_executions_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let sink: &dyn EventSink = &engine;
+    assert_eq!(
+        sink.checkpoint("nightly/cron", "lastFire").await.unwrap(),
+        None
+    );
+    sink.set_checkpoint(
+        "nightly/cron",
+        "lastFire",
+        Some(json!("2026-11-23T00:00:00Z")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sink.checkpoint("nightly/cron", "lastFire").await.unwrap(),
+        Some(json!("2026-11-23T00:00:00Z"))
+    );
+    assert_eq!(
+        sink.checkpoint("nightly", "lastFire").await.unwrap(),
+        None,
+        "per source"
+    );
+    sink.set_checkpoint("nightly/cron", "lastFire", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        sink.checkpoint("nightly/cron", "lastFire").await.unwrap(),
+        None
+    );
+
+    let wait =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}});
+    engine.deploy("slow", wait).await.unwrap();
+    let req = StartRequest {
+        input: json!({}),
+        name: None,
+    };
+    let (e, _) = engine.start("slow", req).await.unwrap();
+    let id = e.execution_id.to_string();
+    let unknown = "0b6c0000-0000-4000-8000-000000000000".to_string();
+    assert!(sink
+        .any_running(&[unknown.clone(), id.clone()])
+        .await
+        .unwrap());
+    engine.stop(&id, None, None).await.unwrap();
+    assert!(!sink.any_running(&[unknown, id]).await.unwrap());
+}

@@ -46,8 +46,12 @@ async fn awslambdaric_cold_then_warm_with_context_and_errors() {
     let r2 = second.result.unwrap();
     assert!(!second.meter.cold);
     assert_eq!(r2["pid"], r1["pid"]);
+    // (Python flushes its stdout when it likes, so a late line of the first
+    // call may still land here; the second call's own line must.)
     assert!(
-        second.meter.stdout.contains("handled 2") && !second.meter.stdout.contains("handled 1")
+        second.meter.stdout.contains("handled 2"),
+        "{:?}",
+        second.meter.stdout
     );
 
     // The client's errorType is the ASL error name; the process stays warm.

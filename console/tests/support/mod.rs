@@ -1,7 +1,6 @@
 //! The test harness of the API tests: a real engine on a temporary sled
 //! store with an in-process executor, and the router driven through
 //! `oneshot` without a socket.
-
 // Each test binary uses a different part of this harness.
 #![allow(dead_code)]
 
@@ -108,6 +107,13 @@ impl Answer {
 }
 
 impl TestEnv {
+    /// The same server with running sources behind the API.
+    pub fn with_sources(mut self, sources: Arc<dyn sluice_console::SourceControl>) -> Self {
+        self.state = self.state.clone().with_sources(sources);
+        self.app = app(self.state.clone());
+        self
+    }
+
     pub async fn send(&self, req: Request<Body>) -> Answer {
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status();
