@@ -722,6 +722,16 @@ impl Plan {
                 libc::MS_NOSUID | libc::MS_NODEV,
                 c"size=1m,mode=755".as_ptr().cast(),
             ))?;
+            // The private /tmp first: a code folder that lives under /tmp is
+            // then bound inside it, not hidden by it.
+            libc::mkdir(self.tmp.as_ptr(), 0o755);
+            check(libc::mount(
+                c"tmpfs".as_ptr(),
+                self.tmp.as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                self.tmp_options.as_ptr().cast(),
+            ))?;
             for d in &self.mkdirs {
                 libc::mkdir(d.as_ptr(), 0o755);
             }
@@ -756,13 +766,6 @@ impl Plan {
                     std::ptr::null(),
                 ))?;
             }
-            check(libc::mount(
-                c"tmpfs".as_ptr(),
-                self.tmp.as_ptr(),
-                c"tmpfs".as_ptr(),
-                libc::MS_NOSUID | libc::MS_NODEV,
-                self.tmp_options.as_ptr().cast(),
-            ))?;
         }
         if self.ns_flags & libc::CLONE_NEWUTS != 0 {
             let name = b"sluice";
