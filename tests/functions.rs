@@ -4,121 +4,12 @@
 //! awslambdaric runtime client for `lambda` functions).
 
 use serde_json::{json, Value};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-impl Server {
-    fn start(dir: &Path, functions: &Path) -> Server {
-        let port = free_port();
-        let log = dir.join(format!("serve-{port}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["serve", "--data"])
-            .arg(dir.join("data"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--durability", "process", "--functions"])
-            .arg(functions)
-            .env("SLUICE_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("the sluice binary starts");
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while server
-            .try_call("GET", "/healthz", None)
-            .map(|(s, _)| s)
-            .ok()
-            != Some(200)
-        {
-            assert!(
-                Instant::now() < deadline,
-                "/healthz never answered:\n{}",
-                server.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn try_call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<(u16, Value), ureq::Error> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
-        let url = format!("{}{path}", self.base);
-        let mut res = match (method, body) {
-            ("GET", _) => agent.get(&url).call()?,
-            ("DELETE", _) => agent.delete(&url).call()?,
-            ("PUT", b) => agent
-                .put(&url)
-                .header("content-type", "application/json")
-                .send(b.unwrap_or_default().to_string())?,
-            (_, b) => agent
-                .post(&url)
-                .header("content-type", "application/json")
-                .send(b.unwrap_or(json!({})).to_string())?,
-        };
-        let status = res.status().as_u16();
-        let text = res.body_mut().read_to_string()?;
-        Ok((
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        ))
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.try_call(method, path, body)
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}; server log:\n{}", self.log()))
-    }
-
-    fn cli(&self, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(args)
-            .args(["--server", &self.base])
-            .output()
-            .expect("the CLI runs");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-}
+use support::Server;
 
 /// The Python that has awslambdaric (scripts/test.sh installs it).
 fn python() -> String {
