@@ -154,6 +154,28 @@ ensure_kafka() {
     wait_port 9092 "tansu (log: $log)" 60
 }
 
+MOTO_PORT=4566
+ensure_moto() {
+    # The bucket scanner's tests list a real S3 API: moto_server (PyPI) on
+    # 127.0.0.1:4566, in memory (each test makes its own bucket).
+    section "s3 (moto_server)"
+    if ! command -v moto_server >/dev/null 2>&1; then
+        local pip_flags=()
+        if python3 -m pip install --help 2>/dev/null | grep -q -- --break-system-packages; then
+            pip_flags+=(--break-system-packages)
+        fi
+        python3 -m pip install -q "${pip_flags[@]}" 'moto[server]'
+        hash -r
+    fi
+    if port_open "$MOTO_PORT"; then
+        echo "already running on $MOTO_PORT"
+        return
+    fi
+    local log="${TMPDIR:-/tmp}/sluice-moto.log"
+    nohup moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$log" 2>&1 &
+    wait_port "$MOTO_PORT" "moto_server (log: $log)" 60
+}
+
 # --- checks -----------------------------------------------------------------
 
 check_format() {
@@ -189,6 +211,7 @@ main() {
     ensure_wasm_target
     ensure_rabbitmq
     ensure_kafka
+    ensure_moto
     check_format
     check_clippy
     run_tests

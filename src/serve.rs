@@ -9,6 +9,7 @@
 mod functions;
 mod sources;
 mod starting;
+mod status_events;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -65,6 +66,12 @@ pub struct ServeArgs {
     /// AMQP URL for `sluice:amqp:publish` tasks that name none.
     #[arg(long, value_name = "URL", env = "SLUICE_AMQP_URL")]
     amqp_url: Option<String>,
+    /// Publish every execution status change (started, succeeded, failed,
+    /// timed out, aborted, redriven) as a CloudEvent to `kafka:TOPIC` (on
+    /// --kafka-brokers) or `amqp:EXCHANGE` (on --amqp-url); repeatable.
+    /// Delivered at least once: changes wait in the store until published.
+    #[arg(long = "status-events", value_name = "DEST")]
+    status_events: Vec<String>,
 }
 
 /// The engine as the sources' sink: where they submit events and record
@@ -152,10 +159,22 @@ async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         tracing::warn!("process functions run without a sandbox; pass --isolation to sandbox them");
     }
+    let destinations = args
+        .status_events
+        .iter()
+        .map(|d| {
+            status_events::Destination::parse(
+                d,
+                args.kafka_brokers.is_some(),
+                args.amqp_url.is_some(),
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
     let durability = Durability::from(args.durability);
     let mut config = EngineConfig::new(&args.data);
     config.durability = durability;
     config.cache_bytes = args.cache_mb.saturating_mul(1024 * 1024);
+    config.status_feed = !destinations.is_empty();
     let publish = sluice_connectors::publish::PublishExecutor::new(
         sluice_connectors::publish::PublishConfig {
             kafka_brokers: args.kafka_brokers.clone(),
@@ -197,7 +216,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
 
     let data = args.data.clone();
     let executor = Arc::new(sources::Routed {
-        publish,
+        publish: publish.clone(),
         rest: Arc::new(functions.clone()),
     });
     let opening = tokio::task::spawn_blocking(move || {
@@ -221,6 +240,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     functions::follow(&engine, &functions)?;
     functions.loaded();
+    if !destinations.is_empty() {
+        tracing::info!(destinations = ?args.status_events, "publishing execution status events");
+        tokio::spawn(status_events::run(engine.clone(), publish, destinations));
+    }
     let sink = event_sink(&engine);
     let manager = sink.as_ref().map(|sink| {
         let manager = sluice_connectors::manager::SourceManager::new(sink.clone());

@@ -10,6 +10,7 @@
 //! the rest. Nothing here touches sled.
 
 pub mod amqp;
+pub mod bucket;
 pub mod cloudevent;
 pub mod cron;
 pub mod kafka;

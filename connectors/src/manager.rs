@@ -12,7 +12,7 @@ use sluice_engine::EventSink;
 use tokio::task::JoinHandle;
 
 use crate::status::{render_metrics, StatusSnapshot};
-use crate::{amqp, cron, kafka, CancellationToken, SourceStatus};
+use crate::{amqp, bucket, cron, kafka, CancellationToken, SourceStatus};
 
 struct Running {
     def: SourceDef,
@@ -67,11 +67,9 @@ impl SourceManager {
                 SourceSpec::Kafka(_) => tokio::spawn(kafka::run(d, sink, st, sd)),
                 SourceSpec::Amqp(_) => tokio::spawn(amqp::run(d, sink, st, sd)),
                 SourceSpec::Cron(_) => tokio::spawn(cron::run(d, sink, st, sd)),
-                // Notifications are accepted at the API; the bucket scanner
-                // is not built yet.
-                SourceSpec::S3(_) => tokio::spawn(async move {
-                    st.fail(&d.name, "bucket scanning is not available yet; S3 event notifications are accepted at POST /api/v1/sources/{name}/notifications");
-                }),
+                // Notifications are also accepted at the API
+                // (POST /api/v1/sources/{name}/notifications).
+                SourceSpec::S3(_) => tokio::spawn(bucket::run(d, sink, st, sd)),
             }
         });
         tracing::info!(source = %def.name, kind = def.spec.kind(), enabled = def.enabled, "source applied");
@@ -168,10 +166,7 @@ pub async fn test(def: &SourceDef) -> Result<String, String> {
             SourceSpec::Kafka(k) => kafka::test(k).await,
             SourceSpec::Amqp(a) => amqp::test(a).await,
             SourceSpec::Cron(c) => cron::test(c),
-            SourceSpec::S3(s) => Ok(format!(
-                "notifications accepted for {}; bucket scanning is not available yet",
-                s.url
-            )),
+            SourceSpec::S3(s) => bucket::Bucket::open(s)?.probe().await,
         }
     };
     tokio::time::timeout(Duration::from_secs(15), check)

@@ -83,6 +83,36 @@ pub trait EventSink: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Stores and removes several checkpoints of one source in one atomic,
+    /// durable step (a bucket scanner's page of objects). The default
+    /// stores them one by one.
+    async fn set_checkpoints(
+        &self,
+        source: &str,
+        entries: Vec<(String, Option<Value>)>,
+    ) -> Result<(), EngineError> {
+        for (key, value) in entries {
+            self.set_checkpoint(source, &key, value).await?;
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` of a source's checkpoints whose keys start with
+    /// `prefix`, in byte order of the key, starting after the key `after`
+    /// (from the first when `None`). Lets a source walk state that does not
+    /// fit in memory (a bucket scanner compares a listing with the objects
+    /// it saw last time). The default keeps nothing.
+    async fn checkpoints(
+        &self,
+        source: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Value)>, EngineError> {
+        let _ = (source, prefix, after, limit);
+        Ok(Vec::new())
+    }
+
     /// Whether any of these executions is still running (a schedule's
     /// `overlap: "skip"` asks before firing again). The default says no.
     async fn any_running(&self, execution_ids: &[String]) -> Result<bool, EngineError> {

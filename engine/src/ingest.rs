@@ -129,8 +129,50 @@ impl EventSink for Engine {
         key: &str,
         value: Option<Value>,
     ) -> Result<(), EngineError> {
-        self.store_checkpoint(keys::checkpoint(source, key), value)
+        self.store_keys(vec![(keys::checkpoint(source, key), value)])
             .await
+    }
+
+    async fn set_checkpoints(
+        &self,
+        source: &str,
+        entries: Vec<(String, Option<Value>)>,
+    ) -> Result<(), EngineError> {
+        let entries = entries
+            .into_iter()
+            .map(|(k, v)| (keys::checkpoint(source, &k), v))
+            .collect();
+        self.store_keys(entries).await
+    }
+
+    async fn checkpoints(
+        &self,
+        source: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Value)>, EngineError> {
+        let base = keys::checkpoint(source, "");
+        let start = match after {
+            // The smallest key greater than `after`.
+            Some(a) => {
+                let mut k = keys::checkpoint(source, a).into_bytes();
+                k.push(0);
+                k
+            }
+            None => keys::checkpoint(source, prefix).into_bytes(),
+        };
+        let full_prefix = keys::checkpoint(source, prefix);
+        let mut out = Vec::new();
+        for item in self.tree().range(start..) {
+            let (k, v) = item?;
+            if !k.starts_with(full_prefix.as_bytes()) || out.len() >= limit {
+                break;
+            }
+            let key = String::from_utf8_lossy(&k[base.len()..]).into_owned();
+            out.push((key, serde_json::from_slice(&v)?));
+        }
+        Ok(out)
     }
 
     async fn any_running(&self, execution_ids: &[String]) -> Result<bool, EngineError> {

@@ -42,5 +42,7 @@ mod runtime;
 
 pub use queries::MAX_PAGE;
 pub use runtime::{Durability, Engine, EngineConfig, DEFAULT_CACHE_BYTES};
+mod status_feed;
+pub use status_feed::StatusChange;
 mod watch;
 pub use watch::ExecutionUpdate;

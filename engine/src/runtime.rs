@@ -51,6 +51,9 @@ pub struct EngineConfig {
     /// sled's page cache, in bytes. sled's own default (1 GiB) lets memory
     /// grow with the store; reads past the cache go to the OS page cache.
     pub cache_bytes: u64,
+    /// Record every execution status change in the status feed
+    /// ([`Engine::status_changes`]) for a publisher to send on.
+    pub status_feed: bool,
 }
 
 impl EngineConfig {
@@ -62,6 +65,7 @@ impl EngineConfig {
             max_batch: 1024,
             dedupe_window: Duration::from_secs(24 * 3600),
             cache_bytes: DEFAULT_CACHE_BYTES,
+            status_feed: false,
         }
     }
 }
@@ -132,9 +136,10 @@ enum Command {
         execution: String,
         reply: Reply<()>,
     },
-    SetCheckpoint {
-        key: String,
-        value: Option<Value>,
+    /// Stores (`Some`) or removes (`None`) records under full keys (source
+    /// checkpoints, acknowledged status changes), in one atomic batch.
+    SetKeys {
+        entries: Vec<(String, Option<Value>)>,
         reply: Reply<()>,
     },
     PutDocument {
@@ -334,14 +339,13 @@ impl Engine {
         .await
     }
 
-    /// Store (or remove) a source's checkpoint under its full key, durably.
-    pub(crate) async fn store_checkpoint(
+    /// Store (or remove) records under their full keys (source
+    /// checkpoints, the status feed), durably and atomically.
+    pub(crate) async fn store_keys(
         &self,
-        key: String,
-        value: Option<Value>,
+        entries: Vec<(String, Option<Value>)>,
     ) -> Result<(), EngineError> {
-        self.call(|reply| Command::SetCheckpoint { key, value, reply })
-            .await
+        self.call(|reply| Command::SetKeys { entries, reply }).await
     }
 
     /// Delete every version and alias; false when there was no such document.
@@ -606,6 +610,7 @@ impl Engine {
                 }
             }
             let mut machine = Machine::new(&self.inner.tree, &mut definitions, &config.limits);
+            machine.status_feed = config.status_feed;
             let mut replies: Vec<Deferred> = Vec::new();
             for cmd in batch {
                 apply(&mut machine, cmd, &mut replies);
@@ -883,16 +888,16 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
             let r = machine.delete_execution(&execution);
             finish(machine, r, reply, replies)
         }
-        Command::SetCheckpoint { key, value, reply } => match value {
-            Some(v) => {
-                let r = machine.tx.put(key, &v);
-                finish(machine, r, reply, replies)
+        Command::SetKeys { entries, reply } => {
+            let mut r = Ok(());
+            for (key, value) in entries {
+                match value {
+                    Some(v) => r = r.and_then(|()| machine.tx.put(key, &v)),
+                    None => machine.tx.remove(key),
+                }
             }
-            None => {
-                machine.tx.remove(key);
-                finish(machine, Ok(()), reply, replies)
-            }
-        },
+            finish(machine, r, reply, replies)
+        }
         Command::PutDocument {
             kind,
             name,

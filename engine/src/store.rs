@@ -23,6 +23,7 @@
 //! | `d/` | CloudEvent source (`/` as `~1`) `/` id | deduplication record (ingest) |
 //! | `dx/` | accepted ms (20 digits) `/` source `/` id | its `d/` key (pruning by age) |
 //! | `p/` | source (`/` as `~1`) `/` key | a source's checkpoint (cron's last fire, …) |
+//! | `u/` | ms (20 digits) `/` execution id `/` 0 (start) or 1 | [`StatusChange`](crate::StatusChange) (the status feed, when on) |
 //! | `q/` | dead letter id (ms, 20 digits, `-` uuid) | [`DeadLetterRecord`](crate::ingest::DeadLetterRecord) |
 //!
 //! Only the engine's single writer writes; readers read sled directly. The
@@ -113,6 +114,10 @@ pub(crate) mod keys {
     }
     pub fn checkpoint(source: &str, key: &str) -> String {
         format!("p/{}/{key}", escape(source))
+    }
+    pub const STATUS_FEED: &str = "u/";
+    pub fn status_change(at_ms: i64, execution: &str, n: u8) -> String {
+        format!("u/{}/{execution}/{n}", num(at_ms.max(0) as u64))
     }
     pub fn dead_letter(id: &str) -> String {
         format!("q/{id}")

@@ -265,3 +265,48 @@ async fn sources_keep_durable_checkpoints_and_ask_whether_executions_run() {
     engine.stop(&id, None, None).await.unwrap();
     assert!(!sink.any_running(&[unknown, id]).await.unwrap());
 }
+
+#[tokio::test]
+async fn checkpoints_are_written_in_batches_and_listed_in_key_order_by_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let sink: &dyn EventSink = &engine;
+    // Written out of order, with a key of another prefix and of another
+    // source that must not show up.
+    let entries = ["o/b", "o/a/x", "o/a.txt", "o/c", "scan"]
+        .iter()
+        .map(|k| (k.to_string(), Some(json!({"k": k}))))
+        .collect();
+    sink.set_checkpoints("bucket", entries).await.unwrap();
+    sink.set_checkpoint("bucket2", "o/a", Some(json!(1)))
+        .await
+        .unwrap();
+
+    let page = |after: Option<&'static str>, limit| async move {
+        sink.checkpoints("bucket", "o/", after, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(page(None, 10).await, ["o/a.txt", "o/a/x", "o/b", "o/c"]);
+    assert_eq!(page(None, 2).await, ["o/a.txt", "o/a/x"]);
+    assert_eq!(page(Some("o/a/x"), 2).await, ["o/b", "o/c"]);
+    assert!(page(Some("o/c"), 2).await.is_empty());
+    let all = sink.checkpoints("bucket", "o/", None, 1).await.unwrap();
+    assert_eq!(all[0].1, json!({"k": "o/a.txt"}));
+
+    // Removals and puts in one batch.
+    sink.set_checkpoints(
+        "bucket",
+        vec![("o/a.txt".into(), None), ("o/d".into(), Some(json!(4)))],
+    )
+    .await
+    .unwrap();
+    assert_eq!(page(None, 10).await, ["o/a/x", "o/b", "o/c", "o/d"]);
+    assert_eq!(
+        sink.checkpoint("bucket", "scan").await.unwrap(),
+        Some(json!({"k": "scan"}))
+    );
+}

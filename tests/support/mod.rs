@@ -43,6 +43,11 @@ impl Server {
     /// `sluice serve --durability process --functions FUNCTIONS` on the
     /// store `DIR/data`; returns once `/healthz` answers 200.
     pub fn start(dir: &Path, functions: &Path) -> Server {
+        Server::start_with(dir, functions, &[])
+    }
+
+    /// [`start`](Self::start) with more `sluice serve` arguments.
+    pub fn start_with(dir: &Path, functions: &Path, extra: &[&str]) -> Server {
         let port = free_port();
         let log = dir.join(format!("serve-{port}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
@@ -51,6 +56,7 @@ impl Server {
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--durability", "process", "--functions"])
             .arg(functions)
+            .args(extra)
             .env("SLUICE_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))

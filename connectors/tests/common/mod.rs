@@ -21,7 +21,7 @@ pub struct RecordingSink {
     /// The size of every submitted batch.
     pub batches: Mutex<Vec<usize>>,
     /// Checkpoints, as the engine would keep them.
-    pub checkpoints: Mutex<std::collections::HashMap<(String, String), Value>>,
+    pub checkpoints: Mutex<std::collections::BTreeMap<(String, String), Value>>,
 }
 
 impl RecordingSink {
@@ -97,6 +97,21 @@ impl EventSink for RecordingSink {
             None => c.remove(&k),
         };
         Ok(())
+    }
+    async fn checkpoints(
+        &self,
+        source: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Value)>, EngineError> {
+        let c = self.checkpoints.lock().unwrap();
+        Ok(c.range((source.to_string(), prefix.to_string())..)
+            .take_while(|((s, k), _)| s == source && k.starts_with(prefix))
+            .filter(|((_, k), _)| after.is_none_or(|a| k.as_str() > a))
+            .take(limit)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
     }
 }
 

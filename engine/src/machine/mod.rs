@@ -106,6 +106,8 @@ pub(crate) struct Machine<'a> {
     /// Status of each execution loaded from the store, as committed (the
     /// listing indexes in `finish` move from it).
     committed_status: HashMap<String, crate::api::Status>,
+    /// Write status changes to the status feed (`u/`).
+    pub status_feed: bool,
 }
 
 pub(crate) fn now_string(t: DateTime<Utc>) -> String {
@@ -126,6 +128,7 @@ impl<'a> Machine<'a> {
             actions_at_savepoint: 0,
             queue: Vec::new(),
             committed_status: HashMap::new(),
+            status_feed: false,
         }
     }
 
@@ -155,6 +158,22 @@ impl<'a> Machine<'a> {
         for (id, rec) in std::mem::take(&mut self.executions) {
             let before = self.committed_status.get(&id).copied();
             crate::indexes::update(&mut self.tx, &rec, before)?;
+            if self.status_feed && before != Some(rec.execution.status) {
+                let change = crate::status_feed::StatusChange {
+                    key: String::new(),
+                    execution_id: id.clone(),
+                    workflow: rec.execution.workflow.clone(),
+                    status: rec.execution.status,
+                    previous: before,
+                    at: now_string(self.now),
+                };
+                crate::status_feed::record(
+                    &mut self.tx,
+                    self.now.timestamp_millis(),
+                    before,
+                    change,
+                )?;
+            }
             self.tx.put(keys::execution(&id), &rec)?;
         }
         Ok((self.tx, self.actions))
