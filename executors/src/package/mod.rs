@@ -42,7 +42,7 @@ const MIB: u64 = 1024 * 1024;
 
 /// `n` bytes for people: whole MiB when exact, bytes otherwise.
 pub fn size_text(n: u64) -> String {
-    if n >= MIB && n % MIB == 0 {
+    if n >= MIB && n.is_multiple_of(MIB) {
         format!("{} MiB", n / MIB)
     } else {
         format!("{n} bytes")

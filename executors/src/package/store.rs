@@ -75,13 +75,15 @@ fn hex_of(digest: &str) -> Option<&str> {
 
 impl PackageStore {
     /// Open (creating it) the store in `root` and clear what a crash left
-    /// in its `.tmp`.
+    /// in its `.tmp`. The root is made absolute: code folders are
+    /// working directories, also inside a sandbox with its own root.
     pub fn open(root: impl Into<PathBuf>, limits: Limits) -> std::io::Result<PackageStore> {
+        let root = root.into();
+        fs::create_dir_all(&root)?;
         let store = PackageStore {
-            root: root.into(),
+            root: fs::canonicalize(&root)?,
             limits,
         };
-        fs::create_dir_all(&store.root)?;
         match fs::remove_dir_all(store.tmp()) {
             Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
             _ => {}
@@ -347,6 +349,31 @@ mod tests {
         );
         assert_eq!(contents(&store), vec![".tmp".to_string()]);
         assert!(!dir.path().join("evil.py").exists());
+    }
+
+    #[test]
+    fn the_root_is_made_absolute_for_sandboxed_working_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            PackageStore::open(dir.path().join("x/../packages"), Limits::default()).unwrap();
+        let hex = "a".repeat(64);
+        let code = store.code_dir(&hex).unwrap();
+        assert!(code.is_absolute());
+        assert!(
+            !code
+                .components()
+                .any(|c| c == std::path::Component::ParentDir),
+            "{code:?}"
+        );
+        assert_eq!(
+            code,
+            dir.path()
+                .canonicalize()
+                .unwrap()
+                .join("packages")
+                .join(hex)
+                .join("code")
+        );
     }
 
     #[test]
