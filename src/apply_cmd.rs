@@ -30,8 +30,18 @@ pub fn run(dir: &Path, remote: &Remote) -> Result<ExitCode> {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let value: serde_json::Value = match serde_json::from_str(&text) {
-                // The server has no notion of this folder: paths go absolute.
-                Ok(v) if *folder == "functions" => crate::function_cmd::server_body(&v, &file),
+                // The server has no notion of this folder: paths go absolute,
+                // and a package named by a local path is uploaded.
+                Ok(v) if *folder == "functions" => {
+                    match crate::function_cmd::server_body(&v, &file, None, remote) {
+                        Ok((body, _)) => body,
+                        Err(e) => {
+                            eprintln!("{}: {e:#}", file.display());
+                            failed += 1;
+                            continue;
+                        }
+                    }
+                }
                 Ok(v) => v,
                 Err(e) => {
                     eprintln!("{}: not valid JSON: {e}", file.display());

@@ -56,6 +56,32 @@ impl Remote {
         content_type: &str,
         body: Option<String>,
     ) -> Result<Answer> {
+        self.send(method, path, content_type, body.map(String::into_bytes))
+    }
+
+    /// Send raw bytes (an archive) with their media type; an error status
+    /// becomes an error that shows the server's message.
+    pub fn upload(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Value> {
+        let answer = self.send(method, path, content_type, Some(body))?;
+        if (200..300).contains(&answer.status) {
+            return Ok(answer.body);
+        }
+        Err(anyhow!(describe_error(&answer)))
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer> {
         let url = self.url(path);
         let agent = self.agent();
         let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
@@ -72,7 +98,7 @@ impl Remote {
                 .post(&url)
                 .header("authorization", auth)
                 .header("content-type", content_type)
-                .send(b.unwrap_or_else(|| "{}".into())),
+                .send(b.unwrap_or_else(|| b"{}".to_vec())),
         };
         let mut response = sent.map_err(|e| {
             anyhow!("cannot reach the Sluice server at {} ({e}); start it with `sluice serve` or pass --server URL", self.server)

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use sluice_dsl::function::FunctionDef;
+use sluice_dsl::function::{FunctionDef, PACKAGE_PREFIX};
 
 use crate::client::{describe_error, segment, Remote};
 use crate::workflow_cmd::json_arg;
@@ -15,7 +15,14 @@ use crate::workflow_cmd::json_arg;
 pub enum FunctionCommand {
     /// Deploy a function definition file (a new version when it changed).
     /// Relative `codeDir` and `module` are relative to the file's folder.
-    Deploy { file: PathBuf },
+    Deploy {
+        file: PathBuf,
+        /// Upload this code package first and run the function from it
+        /// instead of `codeDir`: a .zip, .tar or .tar.gz file, or a folder
+        /// (archived as tar.gz). A wasm `module` is then a path inside it.
+        #[arg(long, value_name = "PATH")]
+        package: Option<PathBuf>,
+    },
     /// Invoke a function directly and print its result (exit 1 and
     /// `{"error","cause"}` when it fails).
     Invoke {
@@ -47,24 +54,69 @@ pub enum FunctionCommand {
     },
 }
 
-/// The body the server stores for a definition file: checked, with its
-/// paths made absolute.
-pub fn server_body(value: &Value, file: &Path) -> Value {
+/// Whether a definition's `"package"` names a local archive or folder
+/// (which the CLI uploads) rather than a `sha256:` reference.
+fn is_local_package(p: &str) -> bool {
+    !p.starts_with(PACKAGE_PREFIX)
+}
+
+/// The body the server stores for a definition file, with its paths made
+/// absolute; with a package — `package` (a path given with `--package`),
+/// or a `"package"` in the file that names a local archive or folder
+/// (relative to the file) rather than a `sha256:` digest — that package
+/// is uploaded first and the body names it by its digest instead of a
+/// `codeDir`. Returns the upload's answer too.
+pub fn server_body(
+    value: &Value,
+    file: &Path,
+    package: Option<&Path>,
+    remote: &Remote,
+) -> Result<(Value, Option<Value>)> {
     let folder = file.parent().unwrap_or(Path::new("."));
     let folder = folder
         .canonicalize()
         .unwrap_or_else(|_| folder.to_path_buf());
-    sluice_executors::absolute_body(value, &folder)
+    let local = value
+        .get("package")
+        .and_then(Value::as_str)
+        .filter(|p| is_local_package(p))
+        .map(|p| folder.join(p));
+    let Some(path) = package.map(Path::to_path_buf).or(local) else {
+        return Ok((sluice_executors::absolute_body(value, &folder), None));
+    };
+    let uploaded = crate::upload::upload(remote, &path)?;
+    let mut body = value.clone();
+    if let Some(o) = body.as_object_mut() {
+        o.remove("codeDir");
+        o.insert("package".into(), uploaded["package"].clone());
+    }
+    Ok((body, Some(uploaded)))
 }
 
 pub fn run(cmd: FunctionCommand, remote: &Remote) -> Result<ExitCode> {
     match cmd {
-        FunctionCommand::Deploy { file } => {
+        FunctionCommand::Deploy { file, package } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let value: Value = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not valid JSON", file.display()))?;
-            if let Err(problems) = FunctionDef::from_value(&value) {
+            // Checked before anything is uploaded; a package path in the
+            // file stands for the digest it will have.
+            let mut checked = value.clone();
+            let local = checked
+                .get("package")
+                .and_then(Value::as_str)
+                .is_some_and(is_local_package);
+            if package.is_some() || local {
+                if let Some(o) = checked.as_object_mut() {
+                    o.remove("codeDir");
+                    o.insert(
+                        "package".into(),
+                        json!(format!("sha256:{}", "0".repeat(64))),
+                    );
+                }
+            }
+            if let Err(problems) = FunctionDef::from_value(&checked) {
                 eprintln!(
                     "{} is not a valid function definition:\n{problems}",
                     file.display()
@@ -72,7 +124,16 @@ pub fn run(cmd: FunctionCommand, remote: &Remote) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             let name = value["name"].as_str().unwrap_or_default().to_string();
-            let body = server_body(&value, &file);
+            let (body, uploaded) = server_body(&value, &file, package.as_deref(), remote)?;
+            if let (Some(p), false) = (&uploaded, remote.json) {
+                println!(
+                    "package {}: {} bytes ({}), {} files",
+                    p["package"].as_str().unwrap_or("-"),
+                    p["codeSize"],
+                    p["format"].as_str().unwrap_or("-"),
+                    p["files"]
+                );
+            }
             let answer = remote.call(
                 "PUT",
                 &format!("/api/v1/functions/{}", segment(&name)),

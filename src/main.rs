@@ -10,6 +10,7 @@ mod local;
 mod rule_cmd;
 mod serve;
 mod source_cmd;
+mod upload;
 mod workflow_cmd;
 
 use clap::{Parser, Subcommand};

@@ -7,6 +7,7 @@
 //! background, however long that backlog is.
 
 mod functions;
+mod packages;
 mod sources;
 mod starting;
 mod status_events;
@@ -234,11 +235,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
             return Ok(());
         }
     };
+    let package_dir = args.data.join(packages::FOLDER);
+    let package_store = Arc::new(
+        sluice_executors::package::PackageStore::open(&package_dir, Default::default())
+            .with_context(|| format!("cannot open the package folder {}", package_dir.display()))?,
+    );
     if let Some(dir) = &args.functions {
-        let n = functions::preload(&engine, dir).await?;
+        let n = functions::preload(&engine, &package_store, dir).await?;
         tracing::info!(functions = n, folder = %dir.display(), "functions deployed from the folder");
     }
-    functions::follow(&engine, &functions)?;
+    functions::follow(&engine, &functions, &package_store)?;
     functions.loaded();
     if !destinations.is_empty() {
         tracing::info!(destinations = ?args.status_events, "publishing execution status events");
@@ -252,6 +258,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     });
     let state = AppState::new(engine.clone())
         .with_functions(functions::host(&functions))
+        .with_packages(packages::host(&package_store))
         .with_sources(Arc::new(sources::Control {
             manager: manager.clone(),
             sink,

@@ -7,23 +7,8 @@ use serde_json::{json, Value};
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
-use support::Server;
-
-/// The Python that has awslambdaric (scripts/test.sh installs it).
-fn python() -> String {
-    let out = Command::new("python3")
-        .args(["-c", "import sys, awslambdaric; print(sys.executable)"])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "pip install awslambdaric: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
+use support::{python, Server};
 
 /// A folder with a stdio function (preloaded with --functions) and, in
 /// `lambda/`, a Python Lambda handler with a definition that names its

@@ -161,12 +161,7 @@ fn to_json(event: &Event) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("invalid CloudEvent: {e}")))?;
     if let (Some(Data::Binary(bytes)), Value::Object(map)) = (event.data(), &mut v) {
         let ct = event.datacontenttype().unwrap_or("application/json");
-        let ct = ct
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let ct = crate::extract::essence(ct);
         let decoded = if ct == "application/json" || ct.ends_with("+json") {
             serde_json::from_slice::<Value>(bytes).ok()
         } else if ct.starts_with("text/") {

@@ -18,17 +18,33 @@ pub struct JsonBody<T>(pub T);
 /// An optional JSON body: an empty body reads as `T::default()`.
 pub struct OptionalJsonBody<T>(pub T);
 
-fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(value) = headers.get(CONTENT_TYPE) else {
-        return Ok(());
-    };
-    let text = value.to_str().unwrap_or("");
-    let mime = text
+/// A media type without its parameters, lowercased: `Application/JSON;
+/// charset=utf-8` → `application/json`.
+pub(crate) fn essence(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+/// The request's `Content-Type` as sent and its [`essence`]; `None`
+/// when there is none.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<(String, String)> {
+    let text = headers
+        .get(CONTENT_TYPE)?
+        .to_str()
+        .unwrap_or("")
+        .to_string();
+    let mime = essence(&text);
+    Some((text, mime))
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some((text, mime)) = media_type(headers) else {
+        return Ok(());
+    };
     if mime == "application/json" || mime.ends_with("+json") {
         Ok(())
     } else {

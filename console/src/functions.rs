@@ -3,15 +3,16 @@
 //! Running functions is the binary's business: it hands the console a
 //! [`FunctionHost`] (the executors), so this crate stays free of them.
 
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::Path;
 
-use sluice_dsl::function::FunctionDef;
+use sluice_dsl::function::{FunctionDef, Runtime};
 use sluice_dsl::Problems;
 use sluice_engine::{Document, EngineError};
 
@@ -38,7 +39,8 @@ pub trait FunctionHost: Send + Sync + 'static {
 /// Check a definition sent to `PUT /api/v1/functions/{name}`: a valid
 /// [`FunctionDef`] whose name is the path's, with absolute paths (the
 /// server has no folder to resolve relative ones against; `sluice
-/// function deploy` and `sluice apply` make them absolute).
+/// function deploy` and `sluice apply` make them absolute), and a
+/// `process` function's code in a `codeDir` or a `package`.
 pub fn validate(name: &str, body: &Value) -> Result<FunctionDef, Problems> {
     let def = FunctionDef::from_value(body)?;
     let mut problems = Problems::default();
@@ -48,7 +50,15 @@ pub fn validate(name: &str, body: &Value) -> Result<FunctionDef, Problems> {
             format!("the definition is named '{}' but was sent to /api/v1/functions/{name}; make them the same", def.name),
         );
     }
-    for (pointer, path) in [("/codeDir", &def.code_dir), ("/module", &def.module)] {
+    if def.runtime == Runtime::Process && def.code_dir.is_none() && def.package.is_none() {
+        problems.push(
+            "/codeDir",
+            "a process function needs 'codeDir' (an absolute folder on the server) or 'package' (the sha256:… of an archive uploaded with POST /api/v1/packages)",
+        );
+    }
+    // With a package, `module` is a path inside it (checked by the dsl).
+    let module = def.module.as_ref().filter(|_| def.package.is_none());
+    for (pointer, path) in [("/codeDir", def.code_dir.as_ref()), ("/module", module)] {
         if let Some(p) = path {
             if !Path::new(p).is_absolute() {
                 problems.push(
@@ -76,16 +86,64 @@ fn summary(doc: &Document) -> Value {
 }
 
 /// `PUT /api/v1/functions/{name}` → `{"name","version"}`; the same
-/// definition as the latest answers with that version.
+/// definition as the latest answers with that version. A definition may
+/// carry its package inline, `"code": {"zipFile": "<base64>"}` (as Lambda's
+/// CreateFunction): it is stored as a package and the definition keeps
+/// only its `"package"`; the answer then has `codeSha256` and `codeSize`.
 pub async fn deploy(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(mut body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    validate(&name, &body).map_err(EngineError::Invalid)?;
-    let doc = state.engine.put_document(KIND, &name, body).await?;
+    let package = crate::function_code::inline(&state, &mut body).await?;
+    let doc = store(&state, &name, body).await?;
     tracing::info!(function = %name, version = doc.version, "function deployed");
-    Ok(Json(json!({"name": doc.name, "version": doc.version})))
+    let mut answer = json!({"name": doc.name, "version": doc.version});
+    if let Some(p) = package {
+        answer["package"] = p["package"].clone();
+        answer["codeSha256"] = p["codeSha256"].clone();
+        answer["codeSize"] = p["codeSize"].clone();
+    }
+    Ok(Json(answer))
+}
+
+/// Validate a definition (its package must be stored) and store it as the
+/// next version of `name`.
+async fn store(state: &AppState, name: &str, body: Value) -> Result<Document, ApiError> {
+    let def = validate(name, &body).map_err(EngineError::Invalid)?;
+    crate::function_code::check_package(state, &def)?;
+    Ok(state.engine.put_document(KIND, name, body).await?)
+}
+
+/// `PUT /api/v1/functions/{name}/package` with an archive as the body
+/// (Lambda's UpdateFunctionCode): stores the package and deploys the
+/// latest definition of `name` again with it as the code (`codeDir`
+/// dropped) → `{"name", "version", "package", "codeSha256", "codeSize", …}`.
+/// Earlier versions keep their code.
+pub async fn update_code(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let host = crate::packages::host(&state)?;
+    let latest = state.engine.document(KIND, &name, None)?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no function named '{name}' to give new code; deploy its definition first: PUT /api/v1/functions/{name} with \"package\": \"sha256:…\" (sluice function deploy FILE --package PATH)"
+        ))
+    })?;
+    let package = crate::packages::receive(host, &headers, body).await?;
+    let mut definition = latest.body;
+    if let Some(o) = definition.as_object_mut() {
+        o.remove("codeDir");
+        o.insert("package".into(), package["package"].clone());
+    }
+    let doc = store(&state, &name, definition).await?;
+    tracing::info!(function = %name, version = doc.version, package = %package["package"].as_str().unwrap_or_default(), "function code updated");
+    let mut answer = package;
+    answer["name"] = json!(doc.name);
+    answer["version"] = json!(doc.version);
+    Ok(Json(answer))
 }
 
 /// `GET /api/v1/functions` → `{"functions": [{name, version, runtime, description, updatedAt}]}`.

@@ -15,9 +15,11 @@ mod error;
 pub mod events;
 mod executions;
 mod extract;
+mod function_code;
 pub mod functions;
 mod graph;
 mod ops;
+pub mod packages;
 pub mod sources;
 mod stream;
 mod tasks;
@@ -28,6 +30,7 @@ mod workflows;
 pub use auth::{Auth, Role};
 pub use error::{codes, ApiError};
 pub use functions::FunctionHost;
+pub use packages::PackageHost;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
@@ -63,6 +66,9 @@ pub struct AppState {
     /// The running sources (status, tests, notifications); `None` when
     /// the server runs none.
     pub(crate) sources: Option<Arc<dyn SourceControl>>,
+    /// Where uploaded code packages are kept; `None` when the server
+    /// keeps none.
+    pub(crate) packages: Option<Arc<dyn PackageHost>>,
 }
 
 impl AppState {
@@ -76,6 +82,7 @@ impl AppState {
             auth: None,
             functions: None,
             sources: None,
+            packages: None,
         }
     }
 
@@ -95,6 +102,12 @@ impl AppState {
     /// With the running sources behind the API.
     pub fn with_sources(mut self, sources: Arc<dyn SourceControl>) -> Self {
         self.sources = Some(sources);
+        self
+    }
+
+    /// With the package store behind `/api/v1/packages`.
+    pub fn with_packages(mut self, packages: Arc<dyn PackageHost>) -> Self {
+        self.packages = Some(packages);
         self
     }
 
@@ -181,8 +194,11 @@ pub fn app(state: AppState) -> Router {
             "/functions/{name}/aliases/{alias}",
             put(functions::put_alias),
         )
+        .route("/functions/{name}/package", put(functions::update_code))
         .route("/functions/{name}/invocations", post(functions::invoke))
         .route("/functions/{name}/logs", get(functions::logs))
+        .route("/packages", post(packages::upload).get(packages::list))
+        .route("/packages/{digest}", get(packages::describe))
         .route("/sources", get(sources::list))
         .route(
             "/sources/{name}",

@@ -86,6 +86,12 @@ pub struct FunctionDef {
     /// `process`: the code folder (absolute, or relative to the definition file).
     #[serde(default)]
     pub code_dir: Option<String>,
+    /// `process`/`wasm`, instead of `codeDir`: a code package uploaded to
+    /// the server, `sha256:` and the 64 hex digits of the archive
+    /// (`codeSha256` in the upload's answer). Its extracted files are the
+    /// code folder, and a `wasm` function's `module` is a path inside it.
+    #[serde(default)]
+    pub package: Option<String>,
     /// `process`: `lambda` (default) or `stdio`.
     #[serde(default)]
     pub protocol: Protocol,
@@ -97,7 +103,40 @@ pub struct FunctionDef {
     pub url: Option<String>,
 }
 
+/// The prefix of a package reference (`"package": "sha256:<hex>"`).
+pub const PACKAGE_PREFIX: &str = "sha256:";
+
+/// The hex digest of a package reference `sha256:<64 lowercase hex digits>`,
+/// or `None` when `reference` is not one.
+pub fn package_digest(reference: &str) -> Option<&str> {
+    let hex = reference.strip_prefix(PACKAGE_PREFIX)?;
+    is_digest(hex).then_some(hex)
+}
+
+/// Whether `hex` is a SHA-256 digest in lowercase hex (64 digits).
+pub fn is_digest(hex: &str) -> bool {
+    hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Whether `p` is a relative path that stays inside its base folder (no
+/// `..`), as a `module` inside a package must be.
+fn stays_inside(p: &str) -> bool {
+    let path = std::path::Path::new(p);
+    !path.is_absolute()
+        && path.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
+}
+
 impl FunctionDef {
+    /// The hex digest of `package`, when it is a valid reference.
+    pub fn package_digest(&self) -> Option<&str> {
+        self.package.as_deref().and_then(package_digest)
+    }
+
     /// Parse and check a definition; every problem is reported with its pointer.
     pub fn from_value(v: &Value) -> Result<FunctionDef, Problems> {
         let mut problems = Problems::default();
@@ -148,10 +187,107 @@ impl FunctionDef {
             }
             _ => {}
         }
+        if let Some(reference) = &def.package {
+            check_package(&def, reference, &mut problems);
+        }
         if problems.is_empty() {
             Ok(def)
         } else {
             Err(problems)
+        }
+    }
+}
+
+/// `package` is a valid reference, the only code source, and a wasm
+/// `module` is a path inside it.
+fn check_package(def: &FunctionDef, reference: &str, problems: &mut Problems) {
+    if package_digest(reference).is_none() {
+        problems.push(
+            "/package",
+            format!("'{reference}' is not a package reference: give 'sha256:' and the 64 lowercase hex digits the upload answered as codeSha256"),
+        );
+    }
+    match def.runtime {
+        Runtime::Http => problems.push(
+            "/package",
+            "an http function runs no code of its own; remove 'package'",
+        ),
+        Runtime::Process if def.code_dir.is_some() => problems.push(
+            "/package",
+            "give either 'codeDir' or 'package', not both: the package's files are the code folder",
+        ),
+        Runtime::Wasm => {
+            if let Some(m) = def.module.as_deref().filter(|m| !stays_inside(m)) {
+                problems.push(
+                    "/module",
+                    format!("with 'package', 'module' is a path inside the package such as 'fn.wasm', not '{m}'"),
+                );
+            }
+        }
+        Runtime::Process => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const DIGEST: &str = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    fn pointers(v: Value) -> Vec<String> {
+        match FunctionDef::from_value(&v) {
+            Ok(_) => vec![],
+            Err(p) => p.iter().map(|p| p.pointer.clone()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_package_reference_replaces_code_dir() {
+        let def = FunctionDef::from_value(&json!({"name": "f", "runtime": "process",
+            "command": ["python3", "app.py"], "protocol": "stdio", "package": DIGEST}))
+        .unwrap();
+        assert_eq!(def.package_digest(), Some(&DIGEST[7..]));
+        let wasm =
+            json!({"name": "w", "runtime": "wasm", "module": "bin/fn.wasm", "package": DIGEST});
+        assert!(pointers(wasm).is_empty());
+    }
+
+    #[test]
+    fn bad_package_references_name_the_field() {
+        let base = |extra: Value| {
+            let mut v = json!({"name": "f", "runtime": "process", "command": ["x"]});
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            v
+        };
+        assert_eq!(
+            pointers(base(json!({"package": "sha256:ABC"}))),
+            ["/package"]
+        );
+        assert_eq!(
+            pointers(base(json!({"package": &DIGEST[7..]}))),
+            ["/package"]
+        );
+        assert_eq!(
+            pointers(base(json!({"package": DIGEST, "codeDir": "/srv/fn"}))),
+            ["/package"]
+        );
+        assert_eq!(
+            pointers(
+                json!({"name": "h", "runtime": "http", "url": "http://x/", "package": DIGEST})
+            ),
+            ["/package"]
+        );
+        for module in ["/abs/fn.wasm", "../fn.wasm", "a/../../fn.wasm"] {
+            assert_eq!(
+                pointers(
+                    json!({"name": "w", "runtime": "wasm", "module": module, "package": DIGEST})
+                ),
+                ["/module"],
+                "{module}"
+            );
         }
     }
 }

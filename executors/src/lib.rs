@@ -14,6 +14,9 @@
 //! the engine's catalog or a folder), applies `concurrency`/`maxQueued`
 //! ([`limits`]), `timeoutSeconds`, warm pools and idle reaping, and meters
 //! every invocation ([`meter`]). It implements the engine's [`Executor`].
+//!
+//! [`package`] stores uploaded code packages (zip, tar, tar.gz) that
+//! functions run from instead of a `codeDir`.
 
 mod functions;
 pub mod http;
@@ -22,6 +25,7 @@ pub mod limits;
 mod load;
 pub mod meter;
 pub mod names;
+pub mod package;
 pub mod process;
 pub mod wasm;
 

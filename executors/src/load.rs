@@ -46,8 +46,12 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Deployed>> {
 /// A definition file's body as the server stores it: a `process`
 /// function's `codeDir` (default: the file's folder `base`) and a `wasm`
 /// `module` made absolute, so the server needs no notion of the file.
+/// A function with a `package` is left alone: its code is the package's.
 pub fn absolute_body(body: &Value, base: &Path) -> Value {
     let mut body = body.clone();
+    if body.get("package").is_some() {
+        return body;
+    }
     let absolute = |p: &str| {
         let p = Path::new(p);
         if p.is_absolute() {

@@ -39,6 +39,12 @@ impl Functions {
     pub fn load(dir: &Path) -> Result<Functions> {
         let f = Self::empty()?;
         for d in sluice_executors::load_dir(dir)? {
+            if let Some(p) = &d.def.package {
+                anyhow::bail!(
+                    "function '{}' runs from package {p}, which only a server keeps (sluice serve); for local runs give it a 'codeDir'",
+                    d.def.name
+                );
+            }
             f.functions.add(d);
         }
         Ok(f)

@@ -14,13 +14,26 @@ use sluice_console::functions::KIND;
 use sluice_console::FunctionHost;
 use sluice_dsl::function::FunctionDef;
 use sluice_engine::Engine;
+use sluice_executors::package::PackageStore;
 use sluice_executors::{Caller, Deployed, Functions};
 
 /// Put every definition of `dir` into the catalog (a new version only when
 /// it changed), with its relative paths made absolute.
-pub async fn preload(engine: &Engine, dir: &Path) -> Result<usize> {
+pub async fn preload(engine: &Engine, packages: &PackageStore, dir: &Path) -> Result<usize> {
     let loaded = sluice_executors::load_dir(dir)?;
     for d in &loaded {
+        if let Some(p) = d
+            .def
+            .package
+            .as_deref()
+            .filter(|p| packages.get(p).is_none())
+        {
+            anyhow::bail!(
+                "function '{}' in {} names package {p}, which this server does not have; upload it first (sluice function deploy FILE --package PATH)",
+                d.def.name,
+                dir.display()
+            );
+        }
         let body = serde_json::to_value(&d.def).context("encoding a definition")?;
         let body = sluice_executors::absolute_body(
             &body,
@@ -34,8 +47,14 @@ pub async fn preload(engine: &Engine, dir: &Path) -> Result<usize> {
     Ok(loaded.len())
 }
 
-/// Load every version and alias of `name` from the catalog into the executors.
-fn sync_one(engine: &Engine, functions: &Functions, name: &str) -> Result<()> {
+/// Load every version and alias of `name` from the catalog into the
+/// executors; a version with a package runs in the package's folder.
+fn sync_one(
+    engine: &Engine,
+    functions: &Functions,
+    packages: &PackageStore,
+    name: &str,
+) -> Result<()> {
     let versions = engine.document_versions(KIND, name)?;
     if versions.is_empty() {
         functions.remove(name);
@@ -44,7 +63,10 @@ fn sync_one(engine: &Engine, functions: &Functions, name: &str) -> Result<()> {
     let mut deployed = Vec::new();
     for doc in versions {
         match FunctionDef::from_value(&doc.body) {
-            Ok(def) => deployed.push(Deployed::new(def, Some(doc.version), Path::new("/"))),
+            Ok(def) => {
+                let base = super::packages::base(packages, &def);
+                deployed.push(Deployed::new(def, Some(doc.version), &base))
+            }
             Err(p) => tracing::warn!(
                 function = %name,
                 version = doc.version,
@@ -58,7 +80,7 @@ fn sync_one(engine: &Engine, functions: &Functions, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn sync_all(engine: &Engine, functions: &Functions) -> Result<()> {
+fn sync_all(engine: &Engine, functions: &Functions, packages: &PackageStore) -> Result<()> {
     let stored: Vec<String> = engine
         .documents(KIND)?
         .into_iter()
@@ -70,21 +92,21 @@ fn sync_all(engine: &Engine, functions: &Functions) -> Result<()> {
         }
     }
     for name in stored {
-        sync_one(engine, functions, &name)?;
+        sync_one(engine, functions, packages, &name)?;
     }
     Ok(())
 }
 
 /// Load the whole catalog, then follow its changes until the engine stops.
-pub fn follow(engine: &Engine, functions: &Functions) -> Result<()> {
+pub fn follow(engine: &Engine, functions: &Functions, packages: &Arc<PackageStore>) -> Result<()> {
     let mut changes = engine.watch_documents();
-    sync_all(engine, functions)?;
-    let (engine, functions) = (engine.clone(), functions.clone());
+    sync_all(engine, functions, packages)?;
+    let (engine, functions, packages) = (engine.clone(), functions.clone(), packages.clone());
     tokio::spawn(async move {
         loop {
             match changes.recv().await {
                 Ok(change) if change.kind == KIND => {
-                    match sync_one(&engine, &functions, &change.name) {
+                    match sync_one(&engine, &functions, &packages, &change.name) {
                         Ok(()) => {
                             tracing::info!(function = %change.name, version = ?change.version, "function reloaded")
                         }
@@ -95,7 +117,7 @@ pub fn follow(engine: &Engine, functions: &Functions) -> Result<()> {
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
-                    if let Err(e) = sync_all(&engine, &functions) {
+                    if let Err(e) = sync_all(&engine, &functions, &packages) {
                         tracing::error!(error = %e, "cannot reload the functions");
                     }
                 }

@@ -119,6 +119,36 @@ impl Server {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}; server log:\n{}", self.log()))
     }
 
+    /// Send raw bytes (an archive) with `content_type`.
+    pub fn upload(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> (u16, Value) {
+        let agent = agent();
+        let url = format!("{}{path}", self.base);
+        let sent = match method {
+            "PUT" => agent
+                .put(&url)
+                .header("content-type", content_type)
+                .send(body),
+            _ => agent
+                .post(&url)
+                .header("content-type", content_type)
+                .send(body),
+        };
+        let mut res =
+            sent.unwrap_or_else(|e| panic!("{method} {path}: {e}; server log:\n{}", self.log()));
+        let status = res.status().as_u16();
+        let text = res.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
     /// Poll an execution until it leaves RUNNING.
     pub fn finished(&self, id: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -145,4 +175,18 @@ impl Server {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     }
+}
+
+/// The Python that has awslambdaric (scripts/test.sh installs it).
+pub fn python() -> String {
+    let out = Command::new("python3")
+        .args(["-c", "import sys, awslambdaric; print(sys.executable)"])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "pip install awslambdaric: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
