@@ -15,15 +15,15 @@ function meter(m) {
   return [
     h('h2', {}, 'Task cost (last attempt)'),
     h('dl', { class: 'kv', id: 'task-meter', 'data-cold': String(Boolean(m.cold)) },
-      h('dt', {}, 'Start'), h('dd', { class: 'meter-start' }, m.cold ? `cold (init ${fmtMs(m.initMs)})` : 'warm'),
+      h('dt', {}, 'Start'), h('dd', { class: 'meter-start' }, m.cold ? `cold${m.initMs > 0 ? ` (init ${fmtMs(m.initMs)})` : ''}` : 'warm'),
       h('dt', {}, 'Run time'), h('dd', { class: 'meter-duration' }, fmtMs(m.durationMs)),
       h('dt', {}, 'Max memory'), h('dd', { class: 'meter-memory' }, memory),
       h('dt', {}, 'GB-seconds'), h('dd', {}, Number(m.gbSeconds || 0).toPrecision(3)),
       m.version ? [h('dt', {}, 'Version'), h('dd', {}, m.version)] : null,
       m.instance != null ? [h('dt', {}, 'Instance'), h('dd', {}, `pid ${m.instance}`)] : null),
-    m.stdout ? [h('h2', {}, 'Function stdout'), h('pre', { class: 'json' }, m.stdout)] : null,
+    m.stdout ? [h('h2', {}, 'Function stdout'), h('pre', { class: 'json', id: 'task-stdout' }, m.stdout)] : null,
     m.stderr ? [h('h2', {}, 'Function stderr'), h('pre', { class: 'json', id: 'task-stderr' }, m.stderr)] : null,
-  ];
+  ].flat();
 }
 
 function details(run, name) {

@@ -122,7 +122,10 @@ impl TaskMeter {
 /// The last `cap` bytes as text, and whether anything was cut.
 fn tail(bytes: &[u8], cap: usize) -> (String, bool) {
     let start = bytes.len().saturating_sub(cap);
-    (String::from_utf8_lossy(&bytes[start..]).into_owned(), start > 0)
+    (
+        String::from_utf8_lossy(&bytes[start..]).into_owned(),
+        start > 0,
+    )
 }
 
 /// The result of one invocation and, when the executor measures it, its cost.

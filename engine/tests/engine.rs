@@ -240,10 +240,11 @@ async fn parallel_and_map_run_children_durably() {
 #[tokio::test(flavor = "multi_thread")]
 async fn task_history_events_name_their_state_and_keep_the_meter() {
     let env = env().await;
-    env.executor.on("work", |t| match t.payload["fail"].as_bool() {
-        Some(true) => Err(TaskError::new("Boom", "it broke")),
-        _ => Ok(json!({"by": t.state})),
-    });
+    env.executor
+        .on("work", |t| match t.payload["fail"].as_bool() {
+            Some(true) => Err(TaskError::new("Boom", "it broke")),
+            _ => Ok(json!({"by": t.state})),
+        });
     let meter = |cold: bool, stderr: String| TaskMeter {
         function: "work".into(),
         version: "3".into(),
@@ -295,7 +296,10 @@ async fn task_history_events_name_their_state_and_keep_the_meter() {
     };
 
     let left = task_events("Left");
-    assert_eq!(kinds(&left), ["TaskScheduled", "TaskStarted", "TaskSucceeded"]);
+    assert_eq!(
+        kinds(&left),
+        ["TaskScheduled", "TaskStarted", "TaskSucceeded"]
+    );
     assert_eq!(left[2].details["output"], json!({"by": "Left"}));
     let kept = stored(left[2]);
     assert!(kept.truncated, "{kept:?}");
@@ -311,7 +315,10 @@ async fn task_history_events_name_their_state_and_keep_the_meter() {
     );
 
     let right = task_events("Right");
-    assert_eq!(kinds(&right), ["TaskScheduled", "TaskStarted", "TaskFailed"]);
+    assert_eq!(
+        kinds(&right),
+        ["TaskScheduled", "TaskStarted", "TaskFailed"]
+    );
     assert_eq!(
         (&right[2].details["error"], &right[2].details["cause"]),
         (&json!("Boom"), &json!("it broke"))
@@ -322,10 +329,16 @@ async fn task_history_events_name_their_state_and_keep_the_meter() {
     }
 
     let plain = task_events("Plain");
-    assert_eq!(kinds(&plain), ["TaskScheduled", "TaskStarted", "TaskFailed"]);
+    assert_eq!(
+        kinds(&plain),
+        ["TaskScheduled", "TaskStarted", "TaskFailed"]
+    );
     assert!(plain[2].details.get("meter").is_none(), "{:?}", plain[2]);
     assert_eq!(
-        history.iter().filter(|h| h.kind.starts_with("Task") && !h.kind.starts_with("TaskState")).count(),
+        history
+            .iter()
+            .filter(|h| h.kind.starts_with("Task") && !h.kind.starts_with("TaskState"))
+            .count(),
         9,
         "every Task event names its state"
     );

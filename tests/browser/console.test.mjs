@@ -50,6 +50,7 @@ try {
   assert.match(await page.locator('#task-meter .meter-start').textContent(), /^cold/);
   assert.match(await page.locator('#task-meter .meter-duration').textContent(), /\d+ (ms|s)$/);
   assert.match(await page.locator('#task-meter .meter-memory').textContent(), /^\d+\.\d MiB$/);
+  assert.match(await page.locator('#task-stdout').textContent(), /the card was declined/);
   assert.equal(await page.locator('#execution-summary').getAttribute('data-status'), 'FAILED');
   assert.ok(await page.locator('#redrive').isEnabled(), 'a failed execution can be redriven');
   assert.ok(!(await page.locator('#stop').isEnabled()), 'a failed execution cannot be stopped');
