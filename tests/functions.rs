@@ -243,3 +243,80 @@ fn apply_deploys_function_folders_with_absolute_paths() {
     assert_eq!(s, 200);
     assert_eq!(out["result"]["event"], json!({"z": 1}), "{out}");
 }
+
+#[test]
+fn workflow_history_keeps_each_tasks_meter_cold_then_warm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, lambda) = setup(dir.path());
+    std::fs::remove_file(lambda.join("pyl-2.json")).unwrap();
+    let server = Server::start(dir.path(), &lambda);
+    let workflow = json!({
+        "StartAt": "First",
+        "States": {
+            "First": {"Type": "Task", "Resource": "sluice:function:pyl", "ResultPath": "$.first", "Next": "Second"},
+            "Second": {"Type": "Task", "Resource": "sluice:function:pyl", "ResultPath": "$.second", "End": true}
+        }
+    });
+    assert_eq!(
+        server
+            .call("PUT", "/api/v1/workflows/twice", Some(workflow))
+            .0,
+        200
+    );
+    let (s, e) = server.call(
+        "POST",
+        "/api/v1/workflows/twice/executions?wait=60",
+        Some(json!({"input": {"n": 7}})),
+    );
+    assert_eq!((s, &e["status"]), (200, &json!("SUCCEEDED")), "{e}");
+    let id = e["executionId"].as_str().unwrap();
+    let (s, history) = server.call("GET", &format!("/api/v1/executions/{id}/history"), None);
+    assert_eq!(s, 200, "{history}");
+    let events = history["events"].as_array().unwrap();
+    let succeeded = |state: &str| -> &Value {
+        let found: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["type"] == "TaskSucceeded" && e["state"] == state)
+            .collect();
+        assert_eq!(found.len(), 1, "one TaskSucceeded for {state}: {history}");
+        found[0]
+    };
+    for kind in ["TaskScheduled", "TaskStarted"] {
+        let states: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .map(|e| &e["state"])
+            .collect();
+        assert_eq!(states, [&json!("First"), &json!("Second")], "{history}");
+    }
+
+    let first = &succeeded("First")["meter"];
+    let second = &succeeded("Second")["meter"];
+    for m in [first, second] {
+        assert_eq!(
+            (&m["function"], &m["runtime"]),
+            (&json!("pyl"), &json!("process")),
+            "{m}"
+        );
+        assert!(m["durationMs"].as_f64().unwrap() > 0.0, "{m}");
+        assert!(m["maxMemoryKb"].as_u64().unwrap() > 1024, "{m}");
+        assert!(m["gbSeconds"].as_f64().unwrap() > 0.0, "{m}");
+    }
+    // What the handler printed (the executor reads stdout concurrently with
+    // the result, so one call's print may land after its meter is taken).
+    assert!(
+        [first, second]
+            .iter()
+            .any(|m| m["stdout"].as_str().unwrap().contains("handling")),
+        "{first} {second}"
+    );
+    assert_eq!(first["cold"], true, "{first}");
+    assert!(first["initMs"].as_f64().unwrap() > 0.0, "{first}");
+    assert_eq!(second["cold"], false, "{second}");
+    assert_eq!(second["initMs"].as_f64(), Some(0.0), "{second}");
+    assert_eq!(
+        first["instance"], second["instance"],
+        "the warm call reuses the cold call's process"
+    );
+    assert!(first["instance"].as_u64().is_some(), "{first}");
+}

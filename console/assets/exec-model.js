@@ -1,8 +1,9 @@
 // What happened to each state of an execution, read from its history
-// (GET /api/v1/executions/{id}/history). Task events name no state, so they
-// are tied to one: TaskScheduled follows the state's Entered event
-// (previousEventId), and a Task result goes to the in-flight task with the
-// same resource that was scheduled first.
+// (GET /api/v1/executions/{id}/history). Task events name their state
+// (`state`). Histories stored before they did are read by a guess:
+// TaskScheduled follows the state's Entered event (previousEventId), and a
+// Task result goes to the in-flight task with the same resource that was
+// scheduled first (wrong when parallel branches call the same function).
 
 const STATUS_END = ['ExecutionFailed', 'ExecutionTimedOut', 'ExecutionAborted'];
 
@@ -14,7 +15,8 @@ function blank(name) {
 }
 
 /** Map of state name → {status, input, output, error, cause, attempts,
- * failures (retries = attempts - 1), enteredAt, exitedAt, events}. */
+ * failures (retries = attempts - 1), enteredAt, exitedAt, events, meter
+ * (what the last task attempt cost, when its executor measured it)}. */
 export function stateRuns(events) {
   const runs = new Map();
   const owner = new Map(); // event id → state name
@@ -45,7 +47,7 @@ export function stateRuns(events) {
       s.pendingError = false;
       s.status = s.caught ? 'caught' : s.failures ? 'retried' : 'succeeded';
     } else if (t === 'TaskScheduled') {
-      name = linked(ev);
+      name = ev.state || linked(ev);
       if (name) {
         const s = run(name);
         s.attempts++;
@@ -56,11 +58,13 @@ export function stateRuns(events) {
         inflight.push({ name, resource: ev.resource });
       }
     } else if (t === 'TaskSucceeded' || t === 'TaskFailed' || t === 'TaskTimedOut') {
-      let i = inflight.findIndex((f) => f.resource === ev.resource);
-      if (i < 0 && inflight.length) i = 0;
-      if (i >= 0) {
-        name = inflight.splice(i, 1)[0].name;
+      // Without `state` (an old history): by resource, else the oldest.
+      let i = inflight.findIndex((f) => (ev.state ? f.name === ev.state : f.resource === ev.resource));
+      if (i < 0 && !ev.state && inflight.length) i = 0;
+      name = i >= 0 ? inflight.splice(i, 1)[0].name : ev.state;
+      if (name) {
         const s = run(name);
+        s.meter = ev.meter;
         if (t === 'TaskSucceeded') s.taskOutput = ev.output;
         else {
           s.failures++;

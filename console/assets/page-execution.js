@@ -8,6 +8,24 @@ import { renderGraph, setStatuses, legend } from './graph-render.js';
 import { stateRuns, statusMap, durationMs } from './exec-model.js';
 import { onExecution, throttle } from './live.js';
 
+// What the last task attempt cost, when its executor measured it.
+function meter(m) {
+  if (!m) return null;
+  const memory = m.maxMemoryKb != null ? `${(m.maxMemoryKb / 1024).toFixed(1)} MiB` : 'not measured';
+  return [
+    h('h2', {}, 'Task cost (last attempt)'),
+    h('dl', { class: 'kv', id: 'task-meter', 'data-cold': String(Boolean(m.cold)) },
+      h('dt', {}, 'Start'), h('dd', { class: 'meter-start' }, m.cold ? `cold${m.initMs > 0 ? ` (init ${fmtMs(m.initMs)})` : ''}` : 'warm'),
+      h('dt', {}, 'Run time'), h('dd', { class: 'meter-duration' }, fmtMs(m.durationMs)),
+      h('dt', {}, 'Max memory'), h('dd', { class: 'meter-memory' }, memory),
+      h('dt', {}, 'GB-seconds'), h('dd', {}, Number(m.gbSeconds || 0).toPrecision(3)),
+      m.version ? [h('dt', {}, 'Version'), h('dd', {}, m.version)] : null,
+      m.instance != null ? [h('dt', {}, 'Instance'), h('dd', {}, `pid ${m.instance}`)] : null),
+    m.stdout ? [h('h2', {}, 'Function stdout'), h('pre', { class: 'json', id: 'task-stdout' }, m.stdout)] : null,
+    m.stderr ? [h('h2', {}, 'Function stderr'), h('pre', { class: 'json', id: 'task-stderr' }, m.stderr)] : null,
+  ].flat();
+}
+
 function details(run, name) {
   if (!run) return h('p', { class: 'muted', id: 'state-details', 'data-selected': name }, `${name}: not reached.`);
   const retries = Math.max(0, run.attempts - 1);
@@ -21,6 +39,7 @@ function details(run, name) {
       h('dt', {}, 'Retries'), h('dd', {}, String(retries)),
       run.error != null ? [h('dt', {}, 'Error'), h('dd', { class: 'state-error' }, run.error)] : null,
       run.cause != null ? [h('dt', {}, 'Cause'), h('dd', { class: 'state-cause' }, run.cause)] : null),
+    meter(run.meter),
     h('h2', {}, 'Input'), json(run.input),
     run.parameters !== undefined ? [h('h2', {}, 'Task payload'), json(run.parameters)] : null,
     h('h2', {}, 'Output'), json(run.output !== undefined ? run.output : run.taskOutput),
@@ -39,7 +58,7 @@ function timeline(events) {
     const tr = document.createElement('tr');
     if (bad) tr.className = 'ev-failed';
     tr.append(h('td', {}, String(e.id)), h('td', {}, `+${fmtMs(at)}`), h('td', {}, e.type),
-      h('td', {}, e.name || e.resource || ''), h('td', {}, e.error ? `${e.error}: ${e.cause || ''}` : ''),
+      h('td', {}, e.name || e.state || e.resource || ''), h('td', {}, e.error ? `${e.error}: ${e.cause || ''}` : ''),
       h('td', { class: 'bar-cell' }, h('div', { class: 'tl-bar', style: `margin-left:${(100 * at) / span}%;width:2px` })));
     return tr;
   });

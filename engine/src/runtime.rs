@@ -13,7 +13,7 @@ use crate::api::{AliasRoute, Execution, StartRequest, WorkflowVersion};
 use crate::catalog::{Document, DocumentChange};
 use crate::error::EngineError;
 use crate::events::{DeadLetter, EventOutcome, InboundEvent};
-use crate::executor::{Executor, TaskError};
+use crate::executor::{Executor, TaskOutcome};
 use crate::ingest::EventCounters;
 use crate::machine::{Action, CallbackOutcome, Definitions, Limits, Machine};
 use crate::records::{Frame, Phase, Timer};
@@ -90,7 +90,7 @@ enum Command {
         execution: String,
         frame: u64,
         attempt: u32,
-        result: Result<Value, TaskError>,
+        outcome: TaskOutcome,
     },
     Timer {
         key: String,
@@ -662,13 +662,13 @@ impl Engine {
                     let executor = self.inner.executor.clone();
                     let commands = self.inner.commands.clone();
                     self.inner.runtime.spawn(async move {
-                        let result = executor.invoke(*invocation).await;
+                        let outcome = executor.invoke_metered(*invocation).await;
                         let _ = commands
                             .send(Command::TaskDone {
                                 execution,
                                 frame,
                                 attempt,
-                                result,
+                                outcome,
                             })
                             .await;
                     });
@@ -845,9 +845,9 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
             execution,
             frame,
             attempt,
-            result,
+            outcome,
         } => {
-            let r = machine.task_done(&execution, frame, attempt, result, false);
+            let r = machine.task_done(&execution, frame, attempt, outcome, false);
             internal(machine, r)
         }
         Command::Timer {

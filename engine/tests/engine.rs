@@ -10,11 +10,13 @@ use std::time::Duration;
 type Handler = Box<dyn Fn(&TaskInvocation) -> Result<Value, TaskError> + Send + Sync>;
 
 /// Runs `sluice:function:NAME` by calling the handler registered for NAME,
-/// recording every invocation.
+/// recording every invocation; reports the meter registered for the
+/// invoking state, if any.
 #[derive(Default)]
 struct TestExecutor {
     handlers: Mutex<HashMap<String, Arc<Handler>>>,
     calls: Mutex<Vec<TaskInvocation>>,
+    meters: Mutex<HashMap<String, TaskMeter>>,
 }
 
 impl TestExecutor {
@@ -30,6 +32,9 @@ impl TestExecutor {
     }
     fn calls(&self) -> Vec<TaskInvocation> {
         self.calls.lock().unwrap().clone()
+    }
+    fn meter(&self, state: &str, meter: TaskMeter) {
+        self.meters.lock().unwrap().insert(state.to_string(), meter);
     }
 }
 
@@ -48,6 +53,14 @@ impl Executor for TestExecutor {
                 "States.TaskFailed",
                 format!("no test handler for {name}"),
             )),
+        }
+    }
+
+    async fn invoke_metered(&self, task: TaskInvocation) -> TaskOutcome {
+        let meter = self.meters.lock().unwrap().get(&task.state).cloned();
+        TaskOutcome {
+            result: self.invoke(task).await,
+            meter,
         }
     }
 }
@@ -221,6 +234,113 @@ async fn parallel_and_map_run_children_durably() {
     assert_eq!(
         e.output.unwrap(),
         json!({"items": [1, 2, 3, 4, 5], "branches": ["x", 10], "doubled": [2, 4, 6, 8, 10]})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn task_history_events_name_their_state_and_keep_the_meter() {
+    let env = env().await;
+    env.executor
+        .on("work", |t| match t.payload["fail"].as_bool() {
+            Some(true) => Err(TaskError::new("Boom", "it broke")),
+            _ => Ok(json!({"by": t.state})),
+        });
+    let meter = |cold: bool, stderr: String| TaskMeter {
+        function: "work".into(),
+        version: "3".into(),
+        runtime: "process".into(),
+        instance: Some(4242),
+        cold,
+        init_ms: if cold { 250.5 } else { 0.0 },
+        duration_ms: 12.25,
+        max_memory_kb: Some(20_480),
+        gb_seconds: 0.0015,
+        stderr,
+        ..TaskMeter::default()
+    };
+    // Left logs more than the history keeps: only the tail stays.
+    let long = format!("{}the end", "é".repeat(HISTORY_OUTPUT_CAP));
+    env.executor.meter("Left", meter(true, long.clone()));
+    env.executor.meter("Right", meter(false, "warned".into()));
+    // Both branches call the same function; Plain's executor measures nothing.
+    let e = env
+        .run(
+            "metered",
+            json!({"StartAt": "P", "States": {
+                "P": {"Type": "Parallel", "Next": "Plain", "Branches": [
+                    {"StartAt": "Left", "States": {"Left": {"Type": "Task", "Resource": "sluice:function:work", "End": true}}},
+                    {"StartAt": "Right", "States": {"Right": {"Type": "Task", "Resource": "sluice:function:work",
+                        "Parameters": {"fail": true},
+                        "Catch": [{"ErrorEquals": ["Boom"], "Next": "Caught"}], "End": true},
+                        "Caught": {"Type": "Pass", "End": true}}}
+                ]},
+                "Plain": {"Type": "Task", "Resource": "sluice:function:plain", "End": true}
+            }}),
+            json!({}),
+        )
+        .await;
+    assert_eq!(e.status, Status::Failed, "{e:?}"); // plain has no handler
+    let history = env.engine.history(e.execution_id.as_str()).unwrap();
+    let task_events = |state: &str| -> Vec<&HistoryEvent> {
+        history
+            .iter()
+            .filter(|h| h.kind.starts_with("Task") && !h.kind.starts_with("TaskState"))
+            .filter(|h| h.details["state"] == state)
+            .collect()
+    };
+    let kinds = |events: &[&HistoryEvent]| -> Vec<String> {
+        events.iter().map(|h| h.kind.clone()).collect()
+    };
+    let stored = |h: &HistoryEvent| -> TaskMeter {
+        serde_json::from_value(h.details["meter"].clone()).expect("a meter in the event")
+    };
+
+    let left = task_events("Left");
+    assert_eq!(
+        kinds(&left),
+        ["TaskScheduled", "TaskStarted", "TaskSucceeded"]
+    );
+    assert_eq!(left[2].details["output"], json!({"by": "Left"}));
+    let kept = stored(left[2]);
+    assert!(kept.truncated, "{kept:?}");
+    assert!(kept.stderr.len() <= HISTORY_OUTPUT_CAP && long.ends_with(&kept.stderr));
+    assert!(kept.stderr.ends_with("the end"));
+    assert_eq!(
+        kept,
+        TaskMeter {
+            stderr: kept.stderr.clone(),
+            truncated: true,
+            ..meter(true, String::new())
+        }
+    );
+
+    let right = task_events("Right");
+    assert_eq!(
+        kinds(&right),
+        ["TaskScheduled", "TaskStarted", "TaskFailed"]
+    );
+    assert_eq!(
+        (&right[2].details["error"], &right[2].details["cause"]),
+        (&json!("Boom"), &json!("it broke"))
+    );
+    assert_eq!(stored(right[2]), meter(false, "warned".into()));
+    for h in left.iter().chain(&right) {
+        assert_eq!(h.details["resource"], "sluice:function:work");
+    }
+
+    let plain = task_events("Plain");
+    assert_eq!(
+        kinds(&plain),
+        ["TaskScheduled", "TaskStarted", "TaskFailed"]
+    );
+    assert!(plain[2].details.get("meter").is_none(), "{:?}", plain[2]);
+    assert_eq!(
+        history
+            .iter()
+            .filter(|h| h.kind.starts_with("Task") && !h.kind.starts_with("TaskState"))
+            .count(),
+        9,
+        "every Task event names its state"
     );
 }
 

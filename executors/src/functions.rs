@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use sluice_dsl::function::{FunctionDef, Protocol, Runtime};
 use sluice_dsl::resource::{Resource, ResourceRef};
-use sluice_engine::{Executor, TaskError, TaskInvocation};
+use sluice_engine::{Executor, TaskError, TaskInvocation, TaskOutcome};
 
 use crate::limits::Limiter;
-use crate::meter::{LogRing, Meter};
+use crate::meter::{LogRing, Meter, OUTPUT_CAP};
 use crate::{http, lambda, names, process, wasm};
 
 /// How often warm pools are topped up to `provisioned` and idle instances reaped.
@@ -530,7 +530,7 @@ async fn run(
     let def = &deployed.def;
     match &function.runner {
         Runner::Stdio => {
-            meter.runtime = "process";
+            meter.runtime = "process".into();
             meter.cold = true;
             let mut env = function.env.clone();
             env.push(("SLUICE_IDEMPOTENCY_KEY".into(), caller.request_id.clone()));
@@ -552,7 +552,7 @@ async fn run(
                 )
             })?;
             meter.max_memory_kb = run.max_rss_kb;
-            meter.set_output(&run.stdout, &run.stderr);
+            meter.set_output(&run.stdout, &run.stderr, OUTPUT_CAP);
             // The result is on stdout; keep only the log (stderr) then.
             if result.is_ok() {
                 meter.stdout.clear();
@@ -560,17 +560,18 @@ async fn run(
             result
         }
         Runner::Lambda(pool) => {
-            meter.runtime = "process";
+            meter.runtime = "process".into();
             let (result, report) = pool.invoke(event, &caller.request_id, timeout).await;
             meter.cold = report.cold;
+            meter.instance = report.pid;
             meter.init_ms = report.init_ms;
             meter.max_memory_kb = report.max_rss_kb;
-            meter.set_output(&report.stdout, &report.stderr);
+            meter.set_output(&report.stdout, &report.stderr, OUTPUT_CAP);
             meter.truncated |= report.truncated;
             result
         }
         Runner::Wasm(cell) => {
-            meter.runtime = "wasm";
+            meter.runtime = "wasm".into();
             let Some(path) = deployed.module.clone() else {
                 return Err(TaskError::new(
                     names::TASK_FAILED,
@@ -604,11 +605,15 @@ async fn run(
                         TaskError::new(names::TASK_FAILED, format!("the wasm runner stopped: {e}"))
                     })?;
             meter.max_memory_kb = Some(run.memory_kb);
-            meter.set_output(if result.is_ok() { &[] } else { &run.stdout }, &run.stderr);
+            meter.set_output(
+                if result.is_ok() { &[] } else { &run.stdout },
+                &run.stderr,
+                OUTPUT_CAP,
+            );
             result
         }
         Runner::Http => {
-            meter.runtime = "http";
+            meter.runtime = "http".into();
             let source = if caller.execution_id.is_empty() {
                 "sluice/functions".to_string()
             } else {
@@ -621,7 +626,7 @@ async fn run(
             };
             let (result, body) = http::invoke(&inner.http, def, &attributes, event, timeout).await;
             if result.is_err() {
-                meter.set_output(&body, &[]);
+                meter.set_output(&body, &[], OUTPUT_CAP);
             }
             result
         }
@@ -721,5 +726,12 @@ impl Functions {
 impl Executor for Functions {
     async fn invoke(&self, task: TaskInvocation) -> Result<Value, TaskError> {
         self.invoke_task(&task).await.result
+    }
+
+    async fn invoke_metered(&self, task: TaskInvocation) -> TaskOutcome {
+        let Outcome { result, meter } = self.invoke_task(&task).await;
+        // No runtime: nothing ran (no such function, throttled), nothing to meter.
+        let meter = (!meter.runtime.is_empty()).then_some(meter);
+        TaskOutcome { result, meter }
     }
 }

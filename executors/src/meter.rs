@@ -1,8 +1,7 @@
 //! What one invocation cost: cold or warm, init and run time, memory, and
 //! the function's own output (size-capped). Goes to the function's logs,
-//! `/metrics` and the invoke API's answer.
+//! `/metrics`, the invoke API's answer and the execution history.
 
-use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
@@ -12,60 +11,9 @@ pub const OUTPUT_CAP: usize = 64 * 1024;
 /// Invocations kept per function for `GET /api/v1/functions/{name}/logs`.
 pub const LOG_ENTRIES: usize = 200;
 
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Meter {
-    pub function: String,
-    /// `$LATEST` or the catalog version that ran.
-    pub version: String,
-    pub request_id: String,
-    pub runtime: &'static str,
-    /// A new process or instance had to start (for `wasm`: always a fresh
-    /// instance from the precompiled module, so `cold` marks the first
-    /// compile only).
-    pub cold: bool,
-    /// Start-up time of a cold instance, in milliseconds.
-    pub init_ms: f64,
-    /// The invocation itself, in milliseconds.
-    pub duration_ms: f64,
-    /// Peak resident memory of the instance in KiB, when known.
-    pub max_memory_kb: Option<u64>,
-    /// memoryMb × duration, in GB-seconds (what Lambda bills).
-    pub gb_seconds: f64,
-    pub started_at: String,
-    /// `null` on success.
-    pub error: Option<String>,
-    pub stdout: String,
-    pub stderr: String,
-    /// Whether stdout or stderr was cut at [`OUTPUT_CAP`].
-    pub truncated: bool,
-}
-
-impl Meter {
-    pub fn finish_cost(&mut self, memory_mb: u64) {
-        self.gb_seconds = memory_mb as f64 / 1024.0 * self.duration_ms / 1000.0;
-    }
-
-    /// Set stdout/stderr from raw bytes, keeping the last [`OUTPUT_CAP`].
-    pub fn set_output(&mut self, stdout: &[u8], stderr: &[u8]) {
-        let (o, t1) = capped(stdout);
-        let (e, t2) = capped(stderr);
-        self.stdout = o;
-        self.stderr = e;
-        self.truncated |= t1 || t2;
-    }
-}
-
-fn capped(bytes: &[u8]) -> (String, bool) {
-    if bytes.len() <= OUTPUT_CAP {
-        (String::from_utf8_lossy(bytes).into_owned(), false)
-    } else {
-        (
-            String::from_utf8_lossy(&bytes[bytes.len() - OUTPUT_CAP..]).into_owned(),
-            true,
-        )
-    }
-}
+/// The meter is the engine's [`sluice_engine::TaskMeter`]: the same record
+/// goes to the function's logs and to the Task's history event.
+pub use sluice_engine::TaskMeter as Meter;
 
 /// A byte buffer that keeps at most `cap` bytes (the first ones) and
 /// remembers whether more came.

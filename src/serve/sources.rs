@@ -12,7 +12,7 @@ use sluice_connectors::object_events;
 use sluice_connectors::publish::{self, PublishExecutor};
 use sluice_console::{NotifyError, SourceControl};
 use sluice_dsl::source::SourceDef;
-use sluice_engine::{Engine, Executor, TaskError, TaskInvocation};
+use sluice_engine::{Engine, Executor, TaskError, TaskInvocation, TaskOutcome};
 use sluice_engine::{EventSink, InboundEvent};
 
 /// Sends publish tasks to the broker sinks and every other task to `rest`.
@@ -21,14 +21,25 @@ pub struct Routed {
     pub rest: Arc<dyn Executor>,
 }
 
+impl Routed {
+    fn route(&self, task: &TaskInvocation) -> &dyn Executor {
+        if publish::handles(&task.resource) {
+            self.publish.as_ref()
+        } else {
+            self.rest.as_ref()
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Executor for Routed {
     async fn invoke(&self, task: TaskInvocation) -> Result<Value, TaskError> {
-        if publish::handles(&task.resource) {
-            self.publish.invoke(task).await
-        } else {
-            self.rest.invoke(task).await
-        }
+        self.route(&task).invoke(task).await
+    }
+
+    /// Forwarded, so the function executors' meters reach the history.
+    async fn invoke_metered(&self, task: TaskInvocation) -> TaskOutcome {
+        self.route(&task).invoke_metered(task).await
     }
 }
 

@@ -1,7 +1,8 @@
 // The console in a real browser: open the dashboard, drill into the failed
-// execution, check the failed state is drawn as failed with its error, and
-// that the graph has every state; then time a 200-state workflow with a
-// 1,000-event history. Started by tests/browser.rs with a real `sluice serve`.
+// execution, check the failed state is drawn as failed with its error and
+// its task's cost, and that the graph has every state; then time a 200-state
+// workflow with a 1,000-event history. Started by tests/browser.rs with a
+// real `sluice serve`.
 
 import assert from 'node:assert/strict';
 import { browser, env, shot } from './lib.mjs';
@@ -44,6 +45,12 @@ try {
   const error = await page.locator('#state-details .state-error').textContent();
   assert.equal(error, failedError);
   assert.match(await page.locator('#state-details .state-cause').textContent(), /declined/);
+  // What its task cost, from the history: a stdio function is a fresh (cold) process.
+  assert.equal(await page.locator('#task-meter').getAttribute('data-cold'), 'true');
+  assert.match(await page.locator('#task-meter .meter-start').textContent(), /^cold/);
+  assert.match(await page.locator('#task-meter .meter-duration').textContent(), /\d+ (ms|s)$/);
+  assert.match(await page.locator('#task-meter .meter-memory').textContent(), /^\d+\.\d MiB$/);
+  assert.match(await page.locator('#task-stdout').textContent(), /the card was declined/);
   assert.equal(await page.locator('#execution-summary').getAttribute('data-status'), 'FAILED');
   assert.ok(await page.locator('#redrive').isEnabled(), 'a failed execution can be redriven');
   assert.ok(!(await page.locator('#stop').isEnabled()), 'a failed execution cannot be stopped');

@@ -57,6 +57,35 @@ assert.equal(st.get('Notify'), 'caught');
 h.push(ev('ExecutionRedriven', id));
 assert.equal(statusMap(stateRuns(h)).get('Fallback'), 'running');
 
+// Parallel branches call the same function and finish in the other order:
+// the Task events name their state, so each result and meter goes to its own.
+id = 0;
+const par = [];
+const add = (e) => { par.push(e); return e.id; };
+add(ev('ExecutionStarted', 0));
+const p = add(ev('ParallelStateEntered', 1, { name: 'P' }));
+const l = add(ev('TaskStateEntered', p, { name: 'Left' }));
+const r = add(ev('TaskStateEntered', p, { name: 'Right' }));
+const fn = { resource: 'sluice:function:work' };
+add(ev('TaskScheduled', l, { ...fn, state: 'Left' }));
+add(ev('TaskScheduled', r, { ...fn, state: 'Right' }));
+add(ev('TaskStarted', id - 1, { ...fn, state: 'Left' }));
+add(ev('TaskStarted', id - 1, { ...fn, state: 'Right' }));
+add(ev('TaskFailed', id, { ...fn, state: 'Right', error: 'Boom', cause: 'r', meter: { cold: false, durationMs: 3 } }));
+add(ev('TaskSucceeded', id, { ...fn, state: 'Left', output: 'left', meter: { cold: true, initMs: 200, durationMs: 5 } }));
+runs = stateRuns(par);
+assert.equal(runs.get('Left').taskOutput, 'left');
+assert.equal(runs.get('Left').error, undefined);
+assert.deepEqual(runs.get('Left').meter, { cold: true, initMs: 200, durationMs: 5 });
+assert.equal(runs.get('Right').error, 'Boom');
+assert.equal(runs.get('Right').meter.cold, false);
+// The same history as stored before Task events named their state: the
+// old guess (first in-flight task with that resource) still places every result.
+const old = stateRuns(par.map(({ state, ...rest }) => rest));
+assert.equal(old.get('Left').attempts, 1);
+assert.equal(old.get('Right').attempts, 1);
+assert.equal([...old.values()].filter((s) => s.error === 'Boom').length, 1);
+
 // A plain success.
 id = 0;
 const ok = [ev('ExecutionStarted', 0), ev('PassStateEntered', 1, { name: 'P' }), ev('PassStateExited', 2, { name: 'P', output: 1 }), ev('ExecutionSucceeded', 3)];

@@ -120,13 +120,13 @@ impl Machine<'_> {
             execution,
             frame.entered_event,
             "TaskScheduled",
-            json!({"resource": t.resource, "parameters": req.payload, "timeoutInSeconds": req.timeout_seconds}),
+            json!({"resource": t.resource, "state": frame.state, "parameters": req.payload, "timeoutInSeconds": req.timeout_seconds}),
         )?;
         self.event(
             execution,
             scheduled,
             "TaskStarted",
-            json!({"resource": t.resource}),
+            json!({"resource": t.resource, "state": frame.state}),
         )?;
         if let Some(token) = &req.task_token {
             let rec = TokenRecord {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::{now_string, resolve, state_type, Machine};
 use crate::api::{Execution, StartRequest, Status, WorkflowVersion};
 use crate::error::EngineError;
-use crate::executor::TaskError;
+use crate::executor::{TaskError, TaskOutcome, HISTORY_OUTPUT_CAP};
 use crate::history::state_event;
 use crate::ids::ExecutionId;
 use crate::records::{
@@ -258,9 +258,10 @@ impl Machine<'_> {
         execution: &str,
         frame_id: u64,
         attempt: u32,
-        result: Result<Value, TaskError>,
+        outcome: TaskOutcome,
         from_callback: bool,
     ) -> Result<(), EngineError> {
+        let TaskOutcome { result, meter } = outcome;
         let Some((mut frame, machine)) = self.running_frame(execution, frame_id)? else {
             return Ok(());
         };
@@ -284,13 +285,27 @@ impl Machine<'_> {
             .and_then(|s| s.get(&frame.state))
             .ok_or_else(|| EngineError::Storage("task state vanished".into()))?;
         let last = self.execution(execution)?.last_event;
+        let meter = match meter {
+            Some(mut m) => {
+                m.cap_output(HISTORY_OUTPUT_CAP);
+                Some(serde_json::to_value(m)?)
+            }
+            None => None,
+        };
+        // The meter goes in the same event, so in the same batch, as the result.
+        let details = |mut d: Value| {
+            if let Some(m) = meter {
+                d["meter"] = m;
+            }
+            d
+        };
         let moved = match result {
             Ok(output) => {
                 self.event(
                     execution,
                     last,
                     "TaskSucceeded",
-                    json!({"resource": resource, "output": output}),
+                    details(json!({"resource": resource, "state": frame.state, "output": output})),
                 )?;
                 let mut ctx =
                     self.context(execution, &machine, &state.name, frame.retry.retries)?;
@@ -315,7 +330,7 @@ impl Machine<'_> {
                     execution,
                     last,
                     kind,
-                    json!({"resource": resource, "error": e.error, "cause": e.cause}),
+                    details(json!({"resource": resource, "state": frame.state, "error": e.error, "cause": e.cause})),
                 )?;
                 self.state_failed(
                     execution,
@@ -394,7 +409,7 @@ impl Machine<'_> {
                     names::TIMEOUT,
                     format!("the task did not finish within {seconds} s (TimeoutSeconds)"),
                 );
-                return self.task_done(execution, frame_id, attempt, Err(e), true);
+                return self.task_done(execution, frame_id, attempt, Err(e).into(), true);
             }
             (
                 Timer::Heartbeat { attempt, due_ms },
@@ -412,7 +427,7 @@ impl Machine<'_> {
                         heartbeat_seconds.unwrap_or(0)
                     ),
                 );
-                return self.task_done(execution, frame_id, attempt, Err(e), true);
+                return self.task_done(execution, frame_id, attempt, Err(e).into(), true);
             }
             _ => {} // stale: the frame moved on, or a later heartbeat moved the deadline
         }
@@ -468,7 +483,7 @@ impl Machine<'_> {
         };
         rec.used = true;
         self.tx.put(key, &rec)?;
-        self.task_done(&rec.execution, rec.frame, rec.attempt, result, true)
+        self.task_done(&rec.execution, rec.frame, rec.attempt, result.into(), true)
     }
 
     /// A heartbeat moves the task's heartbeat deadline forward.

@@ -55,6 +55,8 @@ impl Drop for Instance {
 #[derive(Debug, Default)]
 pub struct Report {
     pub cold: bool,
+    /// The instance's process id (none when it could not start).
+    pub pid: Option<u32>,
     pub init_ms: f64,
     pub max_rss_kb: Option<u64>,
     pub stdout: Vec<u8>,
@@ -261,6 +263,7 @@ impl Instance {
     ) -> (Result<Value, TaskError>, Report, bool) {
         let mut report = Report {
             cold: !self.shared.is_ready(),
+            pid: (self.pid != 0).then_some(self.pid),
             ..Report::default()
         };
         {
