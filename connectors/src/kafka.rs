@@ -17,6 +17,7 @@
 //! mapping below plus `cloudevent::to_events`.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,6 +44,20 @@ const MAX_BATCH: usize = 1000;
 struct Ctx {
     name: String,
     status: Arc<SourceStatus>,
+    /// Set once the consumer has been connected: a later connect after a
+    /// disconnection is a reconnect (librdkafka reconnects by itself, so
+    /// this is where the source sees it).
+    was_up: AtomicBool,
+}
+
+impl Ctx {
+    fn set_up(&self, up: bool) {
+        let before = self.status.connected();
+        self.status.set_connected(up);
+        if up && !before && self.was_up.swap(true, Ordering::Relaxed) {
+            self.status.add_reconnect();
+        }
+    }
 }
 
 impl ClientContext for Ctx {
@@ -60,14 +75,14 @@ impl ClientContext for Ctx {
             .brokers
             .values()
             .any(|b| b.nodeid >= 0 && b.state == "UP");
-        self.status.set_connected(up);
+        self.set_up(up);
     }
     fn error(&self, error: KafkaError, reason: &str) {
         if matches!(
             error.rdkafka_error_code(),
             Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown)
         ) {
-            self.status.set_connected(false);
+            self.set_up(false);
         }
         self.status.fail(&self.name, format!("{error}: {reason}"));
     }
@@ -75,7 +90,9 @@ impl ClientContext for Ctx {
 
 impl ConsumerContext for Ctx {}
 
-fn consumer_config(cfg: &KafkaSource) -> ClientConfig {
+/// The librdkafka settings of the source's consumer (public so that the
+/// throughput benchmark measures the bare client with the same settings).
+pub fn consumer_config(cfg: &KafkaSource) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", &cfg.brokers)
         .set("group.id", &cfg.group)
@@ -176,6 +193,7 @@ async fn session(
     let ctx = Ctx {
         name: def.name.clone(),
         status: status.clone(),
+        was_up: AtomicBool::new(false),
     };
     let consumer: StreamConsumer<Ctx> = consumer_config(cfg)
         .create_with_context(ctx)
@@ -240,7 +258,7 @@ async fn session(
                 None => break,
             }
         }
-        status.set_connected(true);
+        consumer.context().set_up(true);
         status.add_received(messages.len() as u64);
         // Submit until accepted (or shutdown: then nothing is committed and
         // the group redelivers from the last commit).

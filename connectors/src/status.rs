@@ -46,6 +46,9 @@ impl SourceStatus {
         s.lag.store(-1, Ordering::Relaxed);
         s
     }
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
     pub fn set_connected(&self, up: bool) {
         self.connected.store(up, Ordering::Relaxed);
     }

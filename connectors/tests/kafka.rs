@@ -6,38 +6,13 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::kafka::{brokers, create_topics, header, read_topic};
 use common::{unique, wait_until, RecordingSink};
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::json;
 use sluice_connectors::{kafka, CancellationToken, SourceStatus};
 use sluice_dsl::source::SourceDef;
-
-fn brokers() -> String {
-    std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
-}
-
-async fn create_topics(names: &[&str], partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .create()
-        .unwrap();
-    let topics: Vec<NewTopic> = names
-        .iter()
-        .map(|n| NewTopic::new(n, partitions, TopicReplication::Fixed(1)))
-        .collect();
-    let res = admin
-        .create_topics(&topics, &AdminOptions::new())
-        .await
-        .expect("Kafka on KAFKA_BROKERS");
-    for r in res {
-        r.expect("topic created");
-    }
-}
 
 fn producer() -> FutureProducer {
     kafka::producer(&brokers()).unwrap()
@@ -163,31 +138,10 @@ async fn binary_structured_raw_and_poison_across_topics_then_committed() {
     src.stop().await;
 
     // The poison message is in the dead-letter topic with its reason.
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("group.id", unique("dlq-reader"))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap();
-    c.subscribe(&[&dlq]).unwrap();
-    let m = tokio::task::spawn_blocking(move || {
-        for _ in 0..60 {
-            if let Some(m) = c.poll(Duration::from_millis(500)) {
-                return m.unwrap().detach();
-            }
-        }
-        panic!("nothing in the dead-letter topic");
-    })
-    .await
-    .unwrap();
+    let m = read_topic(&dlq, 1).await.remove(0);
     assert_eq!(m.payload(), Some(&b"{broken"[..]));
-    let reason = m
-        .headers()
-        .unwrap()
-        .iter()
-        .find(|h| h.key == "sluice_dead_letter_reason")
-        .and_then(|h| h.value);
-    assert!(reason.is_some_and(|r| String::from_utf8_lossy(r).contains("not JSON")));
+    let reason = header(&m, "sluice_dead_letter_reason");
+    assert!(reason.is_some_and(|r| r.contains("not JSON")));
 
     // Offsets were committed: the group's next consumer sees only new messages.
     send(&p, &a, None, br#"{"n":"later"}"#, &[]).await;

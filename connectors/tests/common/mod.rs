@@ -2,6 +2,8 @@
 //! brokers in these tests are real).
 #![allow(dead_code)]
 
+pub mod kafka;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
