@@ -91,6 +91,27 @@ ensure_awslambdaric() {
     fi
 }
 
+ensure_node_ric() {
+    # The executors' tests (executors/tests/lambda_node.rs) run a JavaScript
+    # handler with Node's official runtime interface client, aws-lambda-ric
+    # (npm, pinned by executors/tests/node-ric/package-lock.json). Its
+    # install scripts build native code (curl and aws-lambda-cpp) with the
+    # tools below: about 4 minutes on 2 cores, once.
+    local dir=executors/tests/node-ric
+    if [ -f "$dir/node_modules/aws-lambda-ric/dist/rapid-client.node" ]; then
+        return
+    fi
+    section "aws-lambda-ric (npm ci in $dir)"
+    local missing=() pkg
+    for pkg in g++ make cmake autoconf automake libtool libcurl4-openssl-dev; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt-get update -qq && apt-get install -y -qq "${missing[@]}"
+    fi
+    (cd "$dir" && npm ci --no-audit --no-fund)
+}
+
 ensure_wasm_target() {
     # The wasm executor's tests build a Rust test function for WASI preview 1.
     if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1; then
@@ -200,6 +221,7 @@ check_benches_compile() {
     fi
     section "cargo bench --no-run (benches compile)"
     cargo bench --no-run -p sluice-dsl
+    cargo bench --no-run -p sluice-executors
 }
 
 main() {
@@ -208,6 +230,7 @@ main() {
     ensure_chromium
     ensure_playwright
     ensure_awslambdaric
+    ensure_node_ric
     ensure_wasm_target
     ensure_rabbitmq
     ensure_kafka

@@ -25,12 +25,9 @@ fn sandboxed() -> Functions {
 }
 
 fn py(name: &str, script: &str, extra: Value) -> Value {
-    let mut v = json!({"name": name, "runtime": "process", "protocol": "stdio",
+    let v = json!({"name": name, "runtime": "process", "protocol": "stdio",
         "command": [PY, "-c", script], "codeDir": fixtures(), "timeoutSeconds": 10});
-    for (k, x) in extra.as_object().unwrap() {
-        v[k] = x.clone();
-    }
-    v
+    with(v, extra)
 }
 
 const LOOK_AROUND: &str = r#"
@@ -202,4 +199,27 @@ async fn lambda_processes_are_sandboxed_and_still_reach_the_runtime_api() {
         .result
         .unwrap_err();
     assert_eq!(e.error, "ValueError");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rust_runtime_client_runs_sandboxed() {
+    let f = sandboxed();
+    // A binary under the build folder, run as uid 65534 with no network:
+    // its folder is bound read-only, the Runtime API is served inside.
+    deploy(&f, rust_lambda_def("rsbx", json!({})));
+    let first = invoke(&f, "rsbx", json!({"n": 1})).await;
+    let r = first
+        .result
+        .unwrap_or_else(|e| panic!("{e}; stderr {}", first.meter.stderr));
+    assert_eq!(r["echo"], json!({"n": 1}));
+    assert_eq!(r["pid"], 1, "not in a PID namespace of its own: {r}");
+    assert_eq!(r["functionName"], "rsbx");
+    let second = invoke(&f, "rsbx", json!({"n": 2})).await;
+    assert!(!second.meter.cold);
+    assert_eq!(second.result.unwrap()["echo"], json!({"n": 2}));
+    let e = invoke(&f, "rsbx", json!({"fail": 1}))
+        .await
+        .result
+        .unwrap_err();
+    assert_eq!(e.error, "OrderRejected");
 }

@@ -7,12 +7,9 @@ use serde_json::json;
 use sluice_executors::{names, Functions};
 
 fn sh(name: &str, script: &str, extra: serde_json::Value) -> serde_json::Value {
-    let mut v = json!({"name": name, "runtime": "process", "protocol": "stdio",
+    let v = json!({"name": name, "runtime": "process", "protocol": "stdio",
         "command": ["/bin/sh", "-c", script], "timeoutSeconds": 5});
-    for (k, x) in extra.as_object().unwrap() {
-        v[k] = x.clone();
-    }
-    v
+    with(v, extra)
 }
 
 #[tokio::test]

@@ -8,12 +8,10 @@ use sluice_executors::{names, Functions};
 use std::time::{Duration, Instant};
 
 fn wasm_def(name: &str, extra: serde_json::Value) -> serde_json::Value {
-    let mut v =
-        json!({"name": name, "runtime": "wasm", "module": wasm_module(), "timeoutSeconds": 5});
-    for (k, x) in extra.as_object().unwrap() {
-        v[k] = x.clone();
-    }
-    v
+    with(
+        json!({"name": name, "runtime": "wasm", "module": wasm_module(), "timeoutSeconds": 5}),
+        extra,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

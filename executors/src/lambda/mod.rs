@@ -5,19 +5,19 @@
 //! and stops idle ones after `idleSeconds`.
 
 pub mod api;
+mod output;
 
 use axum::body::Bytes;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use sluice_dsl::function::FunctionDef;
 use sluice_engine::TaskError;
 
-use crate::meter::{peak_rss_kb, CappedBuf};
+use crate::meter::peak_rss_kb;
 use crate::names;
 
 /// Longest a new process may take to reach `invocation/next` when the
@@ -34,8 +34,10 @@ pub struct Instance {
     exited: watch::Receiver<Option<String>>,
     kill: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
-    output: Arc<Mutex<(CappedBuf, CappedBuf)>>,
+    output: Arc<output::Output>,
     last_used: Instant,
+    /// Whether it has been given an invocation.
+    served: bool,
     /// The instance's sandbox (its cgroups go when it goes).
     sandbox: Option<crate::process::sandbox::Prepared>,
 }
@@ -174,40 +176,7 @@ impl Instance {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        let output = Arc::new(Mutex::new((CappedBuf::default(), CappedBuf::default())));
-        for (stream, is_err) in [
-            (
-                child
-                    .stdout
-                    .take()
-                    .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
-                false,
-            ),
-            (
-                child
-                    .stderr
-                    .take()
-                    .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
-                true,
-            ),
-        ] {
-            let Some(mut stream) = stream else { continue };
-            let output = output.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                while let Ok(n) = stream.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                    let mut o = output.lock().unwrap_or_else(|p| p.into_inner());
-                    if is_err {
-                        o.1.push(&buf[..n])
-                    } else {
-                        o.0.push(&buf[..n])
-                    }
-                }
-            });
-        }
+        let output = output::Output::start(&mut child);
         let (exit_tx, exit_rx) = watch::channel(None);
         let (kill_tx, kill_rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -237,19 +206,12 @@ impl Instance {
             sandbox,
             output,
             last_used: Instant::now(),
+            served: false,
         })
     }
 
     pub fn has_exited(&self) -> bool {
         self.exited.borrow().is_some()
-    }
-
-    fn stderr_tail(&self) -> String {
-        let o = self.output.lock().unwrap_or_else(|p| p.into_inner());
-        let s = String::from_utf8_lossy(&o.1.bytes);
-        let s = s.trim();
-        let start = s.char_indices().rev().nth(500).map(|(i, _)| i).unwrap_or(0);
-        s[start..].to_string()
     }
 
     /// Run one invocation. `Err(_, true)` means the instance is no longer
@@ -266,11 +228,12 @@ impl Instance {
             pid: (self.pid != 0).then_some(self.pid),
             ..Report::default()
         };
-        {
-            let mut o = self.output.lock().unwrap_or_else(|p| p.into_inner());
-            o.0.take();
-            o.1.take();
+        // What it printed between invocations is not this one's; what it
+        // printed while starting is the first one's.
+        if self.served {
+            self.output.take();
         }
+        self.served = true;
         let started = Instant::now();
         let deadline = started + timeout;
         let deadline_ms = SystemTime::now()
@@ -341,7 +304,7 @@ impl Instance {
                     };
                     Err(init.unwrap_or_else(|| TaskError::new(
                         names::EXIT_ERROR,
-                        format!("function '{name}' exited ({status}) during the invocation: {}", self.stderr_tail()),
+                        format!("function '{name}' exited ({status}) during the invocation: {}", self.output.stderr_tail()),
                     )))
                 },
                 _ = tokio::time::sleep_until(deadline.max(init_deadline).into()) => {
@@ -368,16 +331,8 @@ impl Instance {
             .as_ref()
             .and_then(|s| s.cgroups.peak_kb())
             .or_else(|| peak_rss_kb(self.pid));
-        // Let the readers catch up with what the function printed last.
-        tokio::task::yield_now().await;
-        {
-            let mut o = self.output.lock().unwrap_or_else(|p| p.into_inner());
-            let (out, t1) = o.0.take();
-            let (err, t2) = o.1.take();
-            report.stdout = out;
-            report.stderr = err;
-            report.truncated = t1 || t2;
-        }
+        // Everything it printed before it answered (or stopped).
+        (report.stdout, report.stderr, report.truncated) = self.output.take();
         self.last_used = Instant::now();
         (result, report, broken || self.has_exited())
     }

@@ -1,11 +1,15 @@
 //! Shared set-up of the executors' tests: definitions, the Python that has
-//! awslambdaric, and the wasm test module.
+//! awslambdaric, and the test functions that are built with cargo
+//! ([`builds`]).
 
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+mod builds;
+pub use builds::*;
 
 use sluice_dsl::function::FunctionDef;
 use sluice_executors::{Caller, Deployed, Functions, Outcome};
@@ -61,8 +65,17 @@ pub fn python() -> String {
     .clone()
 }
 
+/// `base` with the fields of `extra` set over it.
+pub fn with(mut base: Value, extra: Value) -> Value {
+    for (k, x) in extra.as_object().unwrap() {
+        base[k] = x.clone();
+    }
+    base
+}
+
+/// A `lambda` function on the Python runtime client (tests/fixtures/pyfn).
 pub fn lambda_def(name: &str, extra: Value) -> Value {
-    let mut v = json!({
+    let v = json!({
         "name": name,
         "runtime": "process",
         "protocol": "lambda",
@@ -70,43 +83,62 @@ pub fn lambda_def(name: &str, extra: Value) -> Value {
         "codeDir": fixtures().join("pyfn"),
         "timeoutSeconds": 20,
     });
-    for (k, x) in extra.as_object().unwrap() {
-        v[k] = x.clone();
-    }
-    v
+    with(v, extra)
 }
 
-/// Builds tests/wasm/fn for wasm32-wasip1 (once per test binary) and
-/// returns the module's path.
-pub fn wasm_module() -> PathBuf {
-    static MODULE: OnceLock<PathBuf> = OnceLock::new();
-    MODULE
-        .get_or_init(|| {
-            let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wasm/fn/Cargo.toml");
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-                .join("wasm-fixtures");
-            let status = std::process::Command::new(env!("CARGO"))
-                .args([
-                    "build",
-                    "--quiet",
-                    "--release",
-                    "--target",
-                    "wasm32-wasip1",
-                    "--manifest-path",
-                ])
-                .arg(&manifest)
-                .arg("--target-dir")
-                .arg(&target)
-                .env_remove("RUSTFLAGS")
-                .status()
-                .expect("cargo runs");
-            assert!(
-                status.success(),
-                "building the wasm test module failed (rustup target add wasm32-wasip1)"
-            );
-            target.join("wasm32-wasip1/release/sluice-test-wasm-fn.wasm")
-        })
-        .clone()
+/// Node's runtime interface client, installed by `npm ci` in
+/// tests/node-ric (scripts/test.sh does it): its entry point.
+pub fn node_ric() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node-ric");
+    let entry = dir.join("node_modules/aws-lambda-ric/bin/index.mjs");
+    assert!(
+        entry.is_file()
+            && dir
+                .join("node_modules/aws-lambda-ric/dist/rapid-client.node")
+                .is_file(),
+        "Node's aws-lambda-ric is not installed: run `npm ci` in {} \
+         (it builds native code: g++ make cmake autoconf automake libtool libcurl4-openssl-dev)",
+        dir.display()
+    );
+    entry
+}
+
+/// `node` from PATH, absolute (functions get a clean PATH).
+pub fn node() -> PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join("node"))
+        .find(|p| p.is_file())
+        .expect("node is needed (apt-get install nodejs)")
+}
+
+/// A `lambda` function on Node's runtime client (tests/node-ric/app.js).
+pub fn node_lambda_def(name: &str, extra: Value) -> Value {
+    let entry = node_ric();
+    let v = json!({
+        "name": name,
+        "runtime": "process",
+        "protocol": "lambda",
+        "command": [node(), entry, "app.handler"],
+        "codeDir": entry.ancestors().nth(4).unwrap(),
+        "timeoutSeconds": 20,
+        "memoryMb": 256,
+    });
+    with(v, extra)
+}
+
+/// A `lambda` function on the Rust runtime client (tests/lambda-rs/fn).
+pub fn rust_lambda_def(name: &str, extra: Value) -> Value {
+    let binary = lambda_rs_binary();
+    let v = json!({
+        "name": name,
+        "runtime": "process",
+        "protocol": "lambda",
+        "command": [binary],
+        "codeDir": binary.parent().unwrap(),
+        "timeoutSeconds": 20,
+        "memoryMb": 256,
+    });
+    with(v, extra)
 }
