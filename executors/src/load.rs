@@ -49,7 +49,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Deployed>> {
 /// A function with a `package` is left alone: its code is the package's.
 pub fn absolute_body(body: &Value, base: &Path) -> Value {
     let mut body = body.clone();
-    if body.get("package").is_some() {
+    if body.get("package").is_some_and(|p| !p.is_null()) {
         return body;
     }
     let absolute = |p: &str| {
@@ -78,4 +78,24 @@ pub fn absolute_body(body: &Value, base: &Path) -> Value {
         }
     }
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::absolute_body;
+    use serde_json::json;
+    use std::path::Path;
+
+    #[test]
+    fn a_serialised_definition_without_a_package_gets_its_folder_as_code_dir() {
+        // A FunctionDef serialises a missing package as null.
+        let def = json!({"name": "f", "runtime": "process", "command": ["python3", "f.py"],
+                         "codeDir": null, "package": null});
+        let body = absolute_body(&def, Path::new("/srv/fns"));
+        assert_eq!(body["codeDir"], "/srv/fns");
+        let packaged = json!({"name": "f", "runtime": "process", "package": "sha256:ab"});
+        assert!(absolute_body(&packaged, Path::new("/srv/fns"))
+            .get("codeDir")
+            .is_none());
+    }
 }
