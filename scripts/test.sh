@@ -178,6 +178,7 @@ check_benches_compile() {
     fi
     section "cargo bench --no-run (benches compile)"
     cargo bench --no-run -p sluice-dsl
+    cargo bench --no-run -p sluice-connectors --bench throughput
 }
 
 main() {
