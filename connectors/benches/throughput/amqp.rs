@@ -1,7 +1,7 @@
 //! AMQP: the bare lapin consumer against the AMQP source into an engine.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::{FutureExt, StreamExt};
 use lapin::options::{
@@ -15,7 +15,7 @@ use sluice_connectors::{amqp, CancellationToken, SourceStatus};
 use sluice_dsl::source::SourceDef;
 use sluice_engine::InboundEvent;
 
-use crate::{body, check_started, engine, time_engine_alone, time_source, Args, Row};
+use crate::{body, check_started, engine, time_engine_alone, time_source, Args, Row, Timing};
 use crate::{DURABILITIES, EVENT_TYPE};
 
 fn url() -> String {
@@ -71,7 +71,8 @@ async fn delete(queue: &str) {
 
 /// The bare client: consume with the source's prefetch and batching (what
 /// is ready, up to 512, then one `ack multiple`) until `count` messages.
-async fn raw_consume(queue: &str, count: usize, prefetch: u16) -> Duration {
+async fn raw_consume(queue: &str, count: usize, prefetch: u16) -> Timing {
+    let started = Instant::now();
     let (_conn, ch) = channel().await;
     ch.basic_qos(prefetch, BasicQosOptions::default())
         .await
@@ -85,11 +86,11 @@ async fn raw_consume(queue: &str, count: usize, prefetch: u16) -> Duration {
         )
         .await
         .unwrap();
-    let mut started = None;
+    let mut first = None;
     let mut seen = 0;
     while seen < count {
         let mut batch = vec![consumer.next().await.unwrap().unwrap()];
-        started.get_or_insert_with(Instant::now);
+        first.get_or_insert_with(|| started.elapsed());
         while batch.len() < 512 {
             match consumer.next().now_or_never() {
                 Some(d) => batch.push(d.unwrap().unwrap()),
@@ -104,7 +105,10 @@ async fn raw_consume(queue: &str, count: usize, prefetch: u16) -> Duration {
             .await
             .unwrap();
     }
-    started.unwrap().elapsed()
+    Timing {
+        first: first.unwrap(),
+        total: started.elapsed(),
+    }
 }
 
 fn events(queue: &str, count: usize) -> Vec<InboundEvent> {
@@ -126,7 +130,7 @@ pub async fn run(args: &Args, prefetch: u16) -> Vec<Row> {
     let mut rows = vec![Row {
         case: format!("lapin consumer alone, prefetch {prefetch} (the floor)"),
         messages: n,
-        elapsed: raw_consume(&queue, n, prefetch).await,
+        timing: raw_consume(&queue, n, prefetch).await,
     }];
     delete(&queue).await;
     for (durability, name) in DURABILITIES {
@@ -137,13 +141,14 @@ pub async fn run(args: &Args, prefetch: u16) -> Vec<Row> {
         .unwrap();
         let status = Arc::new(SourceStatus::new());
         let stop = CancellationToken::new();
+        let started = Instant::now();
         let task = tokio::spawn(amqp::run(
             def,
             Arc::new(engine.clone()),
             status.clone(),
             stop.clone(),
         ));
-        let elapsed = time_source(&status, n as u64).await;
+        let timing = time_source(started, &status, n as u64).await;
         stop.cancel();
         task.await.unwrap();
         check_started(&engine, n as u64);
@@ -151,14 +156,14 @@ pub async fn run(args: &Args, prefetch: u16) -> Vec<Row> {
         rows.push(Row {
             case: format!("AMQP source → engine, prefetch {prefetch}, --durability {name}"),
             messages: n,
-            elapsed,
+            timing,
         });
     }
     for (durability, name) in DURABILITIES {
         rows.push(Row {
             case: format!("engine alone (submit, 1,000 per call), {name}"),
             messages: n,
-            elapsed: time_engine_alone(durability, events(&queue, n)).await,
+            timing: time_engine_alone(durability, events(&queue, n)).await,
         });
     }
     rows

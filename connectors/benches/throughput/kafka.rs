@@ -15,7 +15,7 @@ use sluice_connectors::{kafka, CancellationToken, SourceStatus};
 use sluice_dsl::source::{KafkaSource, SourceDef};
 use sluice_engine::InboundEvent;
 
-use crate::{body, check_started, engine, time_engine_alone, time_source, Args, Row};
+use crate::{body, check_started, engine, time_engine_alone, time_source, Args, Row, Timing};
 use crate::{DURABILITIES, EVENT_TYPE};
 
 fn brokers() -> String {
@@ -80,23 +80,21 @@ fn source_json(topic: &str) -> serde_json::Value {
 }
 
 /// The bare client: `recv` until `count` messages, with the source's settings.
-async fn raw_consume(topic: &str, count: usize) -> Duration {
+async fn raw_consume(topic: &str, count: usize) -> Timing {
+    let started = Instant::now();
     let consumer: StreamConsumer = kafka::consumer_config(&source_config(topic))
         .create()
         .unwrap();
     consumer.subscribe(&[topic]).unwrap();
     let mut stream = consumer.stream();
-    let mut bytes = 0usize;
-    let first = stream.next().await.unwrap().unwrap();
-    bytes += first.payload_len();
-    let started = Instant::now();
+    let mut bytes = stream.next().await.unwrap().unwrap().payload_len();
+    let first = started.elapsed();
     for _ in 1..count {
-        let m = stream.next().await.unwrap().unwrap();
-        bytes += m.payload_len();
+        bytes += stream.next().await.unwrap().unwrap().payload_len();
     }
-    let elapsed = started.elapsed();
+    let total = started.elapsed();
     assert!(bytes > count * 50);
-    elapsed
+    Timing { first, total }
 }
 
 /// The events the source makes of the messages, for the engine-alone case.
@@ -128,34 +126,35 @@ pub async fn run(args: &Args) -> Vec<Row> {
     let mut rows = vec![Row {
         case: "rdkafka StreamConsumer alone (the floor)".into(),
         messages: n,
-        elapsed: raw_consume(&topic, n).await,
+        timing: raw_consume(&topic, n).await,
     }];
     for (durability, name) in DURABILITIES {
         let (engine, _dir) = engine(durability).await;
         let def = SourceDef::from_value(&source_json(&topic)).unwrap();
         let status = Arc::new(SourceStatus::new());
         let stop = CancellationToken::new();
+        let started = Instant::now();
         let task = tokio::spawn(kafka::run(
             def,
             Arc::new(engine.clone()),
             status.clone(),
             stop.clone(),
         ));
-        let elapsed = time_source(&status, n as u64).await;
+        let timing = time_source(started, &status, n as u64).await;
         stop.cancel();
         task.await.unwrap();
         check_started(&engine, n as u64);
         rows.push(Row {
             case: format!("Kafka source → engine, --durability {name}"),
             messages: n,
-            elapsed,
+            timing,
         });
     }
     for (durability, name) in DURABILITIES {
         rows.push(Row {
             case: format!("engine alone (submit, 1,000 per call), {name}"),
             messages: n,
-            elapsed: time_engine_alone(durability, events(&topic, n)).await,
+            timing: time_engine_alone(durability, events(&topic, n)).await,
         });
     }
     rows
