@@ -225,7 +225,6 @@ check_benches_compile() {
     # two cores): run them by hand (docs/benchmarks.md).
     section "cargo bench --no-run (benches compile)"
     cargo bench --no-run -p sluice-dsl
-    cargo bench --no-run -p sluice-connectors --bench throughput
 }
 
 main() {
