@@ -271,7 +271,8 @@ impl Instance {
         let name = &spec.def.name;
         let mut broken = false;
         let mut exited = self.exited.clone();
-        let result = if self.jobs.send(job).await.is_err() {
+        let mut exit_cause = false;
+        let mut result = if self.jobs.send(job).await.is_err() {
             broken = true;
             Err(TaskError::new(
                 names::EXIT_ERROR,
@@ -302,9 +303,11 @@ impl Instance {
                     } else {
                         init
                     };
+                    // Its stderr is appended below, once read to the end.
+                    exit_cause = init.is_none();
                     Err(init.unwrap_or_else(|| TaskError::new(
                         names::EXIT_ERROR,
-                        format!("function '{name}' exited ({status}) during the invocation: {}", self.output.stderr_tail()),
+                        format!("function '{name}' exited ({status}) during the invocation: "),
                     )))
                 },
                 _ = tokio::time::sleep_until(deadline.max(init_deadline).into()) => {
@@ -316,6 +319,15 @@ impl Instance {
                 }
             }
         };
+        if exit_cause {
+            let stderr = self
+                .output
+                .stderr_tail_after_exit(Duration::from_millis(500))
+                .await;
+            if let Err(e) = &mut result {
+                e.cause.push_str(&stderr);
+            }
+        }
         if report.cold {
             let ready = *self
                 .shared

@@ -88,6 +88,25 @@ impl Output {
         (out, err, t1 || t2)
     }
 
+    /// After the process exited: read stderr to its end first. `drain`
+    /// alone can miss the last bytes, since tokio's `try_read` answers
+    /// WouldBlock until the reactor has seen the pipe readable; awaiting
+    /// readiness up to EOF (bounded by `limit`) gets the dying words too.
+    pub async fn stderr_tail_after_exit(&self, limit: std::time::Duration) -> String {
+        let _ = tokio::time::timeout(limit, self.read_to_end(1)).await;
+        self.stderr_tail()
+    }
+
+    async fn read_to_end(&self, i: usize) {
+        let Some(pipe) = &self.pipes[i] else { return };
+        let mut buf = vec![0u8; 8192];
+        while pipe.readable().await.is_ok() {
+            if let Read::Closed = self.read_once(i, &mut buf) {
+                return;
+            }
+        }
+    }
+
     /// The last 500 characters of stderr, after a drain.
     pub fn stderr_tail(&self) -> String {
         self.drain();
