@@ -4,10 +4,8 @@
 mod common;
 
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use sluice_executors::{names, Functions};
-
-const PY: &str = "/usr/bin/python3";
 
 fn sandboxed() -> Functions {
     let f = Functions::new();
@@ -22,12 +20,6 @@ fn sandboxed() -> Functions {
         "isolation layers unavailable here: {missing:?}"
     );
     f
-}
-
-fn py(name: &str, script: &str, extra: Value) -> Value {
-    let v = json!({"name": name, "runtime": "process", "protocol": "stdio",
-        "command": [PY, "-c", script], "codeDir": fixtures(), "timeoutSeconds": 10});
-    with(v, extra)
 }
 
 const LOOK_AROUND: &str = r#"
@@ -73,7 +65,7 @@ async fn namespaces_files_network_uid_and_environment() {
     let event = json!({"secret": secret, "port": port});
 
     let f = sandboxed();
-    deploy(&f, py("look", LOOK_AROUND, json!({})));
+    deploy(&f, py_stdio("look", LOOK_AROUND, json!({})));
     let out = invoke(&f, "look", event.clone()).await;
     let r = out
         .result
@@ -119,7 +111,7 @@ async fn namespaces_files_network_uid_and_environment() {
     );
 
     // "network": true gives the host's network back (and only that).
-    deploy(&f, py("net", LOOK_AROUND, json!({"network": true})));
+    deploy(&f, py_stdio("net", LOOK_AROUND, json!({"network": true})));
     let r = invoke(&f, "net", event).await.result.unwrap();
     assert_eq!(r["engine"], "connected", "{r}");
     assert_eq!(r["secret"], "FileNotFoundError");
@@ -130,7 +122,7 @@ async fn memory_time_and_process_limits() {
     let f = sandboxed();
     deploy(
         &f,
-        py(
+        py_stdio(
             "hog",
             "x = bytearray(256 << 20); print(len(x))",
             json!({"memoryMb": 64}),
@@ -141,38 +133,16 @@ async fn memory_time_and_process_limits() {
 
     deploy(
         &f,
-        py("spin", "while True: pass", json!({"timeoutSeconds": 1})),
+        py_stdio("spin", "while True: pass", json!({"timeoutSeconds": 1})),
     );
     let started = std::time::Instant::now();
     let e = invoke(&f, "spin", json!({})).await.result.unwrap_err();
     assert_eq!(e.error, names::TIMEOUT, "{e}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 
-    let bomb = r#"
-import json, os, time
-n = 0
-err = None
-try:
-    while n < 5000:
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(30)
-            os._exit(0)
-        n += 1
-except OSError as e:
-    err = str(e)
-print(json.dumps({"forked": n, "error": err}))
-"#;
-    deploy(&f, py("bomb", bomb, json!({})));
-    let out = invoke(&f, "bomb", json!({})).await;
-    let r = out
-        .result
-        .unwrap_or_else(|e| panic!("{e}; stderr {}", out.meter.stderr));
-    let forked = r["forked"].as_u64().unwrap();
-    assert!(forked < 128, "the fork bomb was not contained: {r}");
-    assert!(r["error"].is_string(), "{r}");
+    assert_fork_bomb_contained(&f).await;
     // The host still starts processes, and the function still runs.
-    deploy(&f, py("fine", "print('{\"ok\": true}')", json!({})));
+    deploy(&f, py_stdio("fine", "print('{\"ok\": true}')", json!({})));
     assert_eq!(
         invoke(&f, "fine", json!({})).await.result.unwrap(),
         json!({"ok": true})

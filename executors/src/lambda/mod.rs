@@ -78,6 +78,23 @@ pub struct Spec {
 }
 
 impl Instance {
+    /// An error the function reported, as `Sandbox.MemoryExceeded` when it
+    /// is its runtime's refused allocation under `RLIMIT_AS` (the process
+    /// survives that, where a memory cgroup would have killed it).
+    fn memory_error(&self, name: &str, memory_mb: u64, e: TaskError) -> TaskError {
+        if self
+            .sandbox
+            .as_ref()
+            .is_some_and(|s| s.memory_error_type(&e.error))
+        {
+            let mut m = memory_exceeded(name, memory_mb);
+            m.cause = format!("{} ({}: {})", m.cause, e.error, e.cause);
+            m
+        } else {
+            e
+        }
+    }
+
     /// Start the process and its API server; does not wait for its init.
     pub async fn start(spec: &Spec) -> Result<Instance, TaskError> {
         let fail = |m: String| TaskError::new(names::EXIT_ERROR, m);
@@ -288,7 +305,7 @@ impl Instance {
             tokio::select! {
                 r = reply_rx => match r {
                     Ok(Ok(body)) => parse_result(name, &body),
-                    Ok(Err(e)) => Err(e),
+                    Ok(Err(e)) => Err(self.memory_error(name, spec.def.memory_mb, e)),
                     Err(_) => { broken = true; Err(TaskError::new(names::EXIT_ERROR, format!("function '{name}': its Runtime API stopped"))) }
                 },
                 status = exited.wait_for(Option::is_some) => {
@@ -296,10 +313,7 @@ impl Instance {
                     let status = status.map(|s| s.clone().unwrap_or_default()).unwrap_or_default();
                     let init = self.shared.init_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
                     let init = if self.sandbox.as_ref().is_some_and(|s| s.cgroups.memory_exceeded()) {
-                        Some(TaskError::new(
-                            names::MEMORY_EXCEEDED,
-                            format!("function '{name}' needed more than its memoryMb ({} MiB) and was stopped", spec.def.memory_mb),
-                        ))
+                        Some(memory_exceeded(name, spec.def.memory_mb))
                     } else {
                         init
                     };
@@ -325,6 +339,14 @@ impl Instance {
                 .stderr_tail_after_exit(Duration::from_millis(500))
                 .await;
             if let Err(e) = &mut result {
+                if self
+                    .sandbox
+                    .as_ref()
+                    .is_some_and(|s| s.memory_exceeded(&stderr))
+                {
+                    *e = memory_exceeded(name, spec.def.memory_mb);
+                    e.cause.push_str(": ");
+                }
                 e.cause.push_str(&stderr);
             }
         }
@@ -348,6 +370,15 @@ impl Instance {
         self.last_used = Instant::now();
         (result, report, broken || self.has_exited())
     }
+}
+
+fn memory_exceeded(name: &str, memory_mb: u64) -> TaskError {
+    TaskError::new(
+        names::MEMORY_EXCEEDED,
+        format!(
+            "function '{name}' needed more than its memoryMb ({memory_mb} MiB) and was stopped"
+        ),
+    )
 }
 
 fn parse_result(name: &str, body: &[u8]) -> Result<Value, TaskError> {

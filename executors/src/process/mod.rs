@@ -4,6 +4,7 @@
 //! ([`crate::lambda`]).
 
 #[cfg(target_os = "linux")]
+mod oom;
 pub mod sandbox;
 pub mod stdio;
 

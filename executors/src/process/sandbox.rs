@@ -9,6 +9,11 @@
 //! reported as `Sandbox.MemoryExceeded`; pids against fork bombs; a CPU
 //! quota), and with `RLIMIT_CPU` on one-shot processes.
 //!
+//! Without cgroups (none on the machine, or `SLUICE_SANDBOX_CGROUPS=off`)
+//! memory falls back to `RLIMIT_AS` and processes to `RLIMIT_NPROC`; a
+//! refused allocation is then recognised by what the runtime reports
+//! ([`super::oom`]) and is still `Sandbox.MemoryExceeded`.
+//!
 //! Without a network, a `lambda` process still reaches its Runtime API:
 //! the child creates the listener on 127.0.0.1:[`API_PORT`] inside its
 //! network namespace and passes it to the engine over a socketpair
@@ -38,6 +43,10 @@ pub const SANDBOX_UID: u32 = 65534;
 pub const PIDS_MAX: u64 = 128;
 /// The port of the Runtime API inside a sandbox without network.
 pub const API_PORT: u16 = 9001;
+/// Set to `off` to leave cgroups alone (for instance where the engine's
+/// cgroup is managed by someone else): memory and process limits then fall
+/// back to `RLIMIT_AS` and `RLIMIT_NPROC`.
+pub const CGROUPS_VAR: &str = "SLUICE_SANDBOX_CGROUPS";
 
 /// One isolation layer and whether it is in force.
 #[derive(Debug, Clone, Serialize)]
@@ -93,13 +102,28 @@ fn own_cgroup_v2() -> Option<PathBuf> {
     Some(PathBuf::from("/sys/fs/cgroup").join(rel.trim_start_matches('/')))
 }
 
+/// Whether [`CGROUPS_VAR`] leaves cgroups on (unset, `on` or `off`).
+fn cgroups_wanted() -> bool {
+    match std::env::var(CGROUPS_VAR).as_deref() {
+        Err(_) | Ok("" | "on") => true,
+        Ok("off") => false,
+        Ok(other) => {
+            tracing::warn!(
+                "{CGROUPS_VAR}={other:?} is neither \"on\" nor \"off\"; cgroups stay on"
+            );
+            true
+        }
+    }
+}
+
 fn make_base(dir: PathBuf) -> Option<PathBuf> {
     std::fs::create_dir_all(&dir).ok()?;
     Some(dir)
 }
 
 impl Isolation {
-    /// The machine's isolation, probed on first use.
+    /// The machine's isolation, probed on first use (and
+    /// [`CGROUPS_VAR`] read then).
     pub fn get() -> Arc<Isolation> {
         ISOLATION
             .get_or_init(|| Arc::new(Isolation::probe()))
@@ -176,7 +200,10 @@ impl Isolation {
             },
         });
         let v2_root = Path::new("/sys/fs/cgroup/cgroup.controllers");
-        let (cgroups, memory_base, pids_base, cpu_base) = if root && v2_root.exists() {
+        let use_cgroups = cgroups_wanted();
+        let (cgroups, memory_base, pids_base, cpu_base) = if !root || !use_cgroups {
+            (Cgroups::None, None, None, None)
+        } else if v2_root.exists() {
             let controllers = std::fs::read_to_string(v2_root).unwrap_or_default();
             let base = own_cgroup_v2().and_then(|own| make_base(own.join("sluice")));
             match base {
@@ -186,7 +213,7 @@ impl Isolation {
                 }
                 _ => (Cgroups::None, None, None, None),
             }
-        } else if root && Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists() {
+        } else if Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists() {
             let m = make_base(PathBuf::from("/sys/fs/cgroup/memory/sluice"));
             let p = make_base(PathBuf::from("/sys/fs/cgroup/pids/sluice"));
             let c = make_base(PathBuf::from("/sys/fs/cgroup/cpu/sluice"));
@@ -208,13 +235,22 @@ impl Isolation {
             Cgroups::V2 => "cgroup v2",
             Cgroups::None => "",
         };
+        let no_cgroup = if use_cgroups {
+            "no memory cgroup"
+        } else {
+            "cgroups turned off (SLUICE_SANDBOX_CGROUPS=off)"
+        };
         layers.push(Layer {
             name: "memory limit",
             available: true,
             detail: if memory_base.is_some() {
                 format!("{version} memory limit = memoryMb, OOM → Sandbox.MemoryExceeded")
             } else {
-                "no memory cgroup: RLIMIT_AS = memoryMb + 256 MiB of address space".into()
+                format!(
+                    "{no_cgroup}: RLIMIT_AS = memoryMb + 256 MiB of address space, \
+                     a refused allocation → Sandbox.MemoryExceeded \
+                     (runtimes that reserve much address space, like V8 or Go, may not start)"
+                )
             },
         });
         layers.push(Layer {
@@ -344,6 +380,8 @@ pub struct Plan {
 pub struct Prepared {
     pub plan: Arc<Plan>,
     pub cgroups: InstanceCgroups,
+    /// Memory is limited by `RLIMIT_AS` rather than a cgroup.
+    address_space_limited: bool,
     /// The parent's end of the socket the child sends its Runtime API
     /// listener through.
     api_parent: Option<OwnedFd>,
@@ -578,6 +616,7 @@ impl Isolation {
         Ok(Prepared {
             plan: Arc::new(plan),
             cgroups,
+            address_space_limited: self.memory_base.is_none(),
             api_parent,
             api_child,
         })
@@ -585,6 +624,20 @@ impl Isolation {
 }
 
 impl Prepared {
+    /// Whether the memory limit stopped the process: the cgroup's
+    /// counters say so, or under `RLIMIT_AS` its stderr shows a refused
+    /// allocation.
+    pub fn memory_exceeded(&self, stderr: &str) -> bool {
+        self.cgroups.memory_exceeded()
+            || (self.address_space_limited && super::oom::stderr_shows_refused_allocation(stderr))
+    }
+
+    /// Whether a Lambda error type the function reported is its runtime's
+    /// refused allocation under `RLIMIT_AS`.
+    pub fn memory_error_type(&self, error_type: &str) -> bool {
+        self.address_space_limited && super::oom::is_memory_error_type(error_type)
+    }
+
     /// Whether the Runtime API must be served on a listener that the
     /// child creates in its network namespace.
     pub fn needs_api_listener(&self) -> bool {

@@ -182,16 +182,16 @@ pub fn invoke(
     // std's Child must not wait again: it was reaped above.
     std::mem::forget(child);
     run.max_rss_kb = Some(usage.ru_maxrss as u64);
+    let _ = writer.join();
+    run.stdout = out_reader.join().unwrap_or_default();
+    run.stderr = err_reader.join().unwrap_or_default();
     if let Some(s) = &sandbox {
         if let Some(peak) = s.cgroups.peak_kb() {
             run.max_rss_kb = Some(peak);
         }
-        if s.cgroups.memory_exceeded()
-            && !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0)
+        if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0)
+            && s.memory_exceeded(&String::from_utf8_lossy(&run.stderr))
         {
-            let _ = writer.join();
-            run.stderr = err_reader.join().unwrap_or_default();
-            run.stdout = out_reader.join().unwrap_or_default();
             let err = TaskError::new(
                 names::MEMORY_EXCEEDED,
                 format!(
@@ -202,9 +202,6 @@ pub fn invoke(
             return (Err(err), run);
         }
     }
-    let _ = writer.join();
-    run.stdout = out_reader.join().unwrap_or_default();
-    run.stderr = err_reader.join().unwrap_or_default();
 
     if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
         let err = TaskError::new(

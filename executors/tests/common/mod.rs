@@ -142,3 +142,41 @@ pub fn rust_lambda_def(name: &str, extra: Value) -> Value {
     });
     with(v, extra)
 }
+
+/// A `stdio` function running a Python script with the system's python3.
+pub fn py_stdio(name: &str, script: &str, extra: Value) -> Value {
+    let v = json!({"name": name, "runtime": "process", "protocol": "stdio",
+        "command": ["/usr/bin/python3", "-c", script], "codeDir": fixtures(), "timeoutSeconds": 10});
+    with(v, extra)
+}
+
+/// Forks (children that sleep) until refused or 5,000 children; prints
+/// `{"forked": N, "error": WHY_IT_STOPPED}`.
+const FORK_BOMB: &str = r#"
+import json, os, time
+n = 0
+err = None
+try:
+    while n < 5000:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        n += 1
+except OSError as e:
+    err = str(e)
+print(json.dumps({"forked": n, "error": err}))
+"#;
+
+/// Runs a fork bomb as a function and asserts that it was stopped before
+/// the sandbox's 128 processes.
+pub async fn assert_fork_bomb_contained(functions: &Functions) {
+    deploy(functions, py_stdio("bomb", FORK_BOMB, json!({})));
+    let out = invoke(functions, "bomb", json!({})).await;
+    let r = out
+        .result
+        .unwrap_or_else(|e| panic!("{e}; stderr {}", out.meter.stderr));
+    let forked = r["forked"].as_u64().unwrap();
+    assert!(forked < 128, "the fork bomb was not contained: {r}");
+    assert!(r["error"].is_string(), "{r}");
+}
