@@ -4,14 +4,17 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// An execution's id: a UUID, unique across workflows.
+/// An execution's id: a UUID, unique across workflows. Version 7 (time
+/// first, then random): the keys of an execution's record, history and
+/// frames then sort by creation, so a burst of starts appends to the end
+/// of the store's tree instead of touching leaves all over it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ExecutionId(String);
 
 impl ExecutionId {
     pub fn new() -> Self {
-        ExecutionId(uuid::Uuid::new_v4().to_string())
+        ExecutionId(uuid::Uuid::now_v7().to_string())
     }
     pub fn as_str(&self) -> &str {
         &self.0
