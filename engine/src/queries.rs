@@ -6,7 +6,7 @@ use crate::error::EngineError;
 use crate::history::HistoryEvent;
 use crate::records::{ExecutionRecord, VersionRecord, WorkflowMeta};
 use crate::runtime::Engine;
-use crate::store::{get, keys, num};
+use crate::store::{get, history_events, history_events_text, keys, num};
 
 /// Largest page of executions.
 pub const MAX_PAGE: usize = 1000;
@@ -26,7 +26,7 @@ impl Engine {
             .scan_prefix(keys::history_prefix(id).as_bytes())
             .values()
         {
-            out.push(serde_json::from_slice(&v?)?);
+            out.extend(history_events(&v?)?);
         }
         Ok(out)
     }
@@ -46,7 +46,7 @@ impl Engine {
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(&v?);
+            out.extend_from_slice(history_events_text(&v?));
         }
         out.extend_from_slice(b"]}");
         Ok(out)

@@ -8,7 +8,7 @@
 //! | `v/` | workflow `/` version (20 digits) | [`VersionRecord`] |
 //! | `e/` | execution id | [`ExecutionRecord`] |
 //! | `n/` | workflow `/` execution name | execution id (idempotent start) |
-//! | `h/` | execution id `/` event id (20 digits) | [`HistoryEvent`] |
+//! | `h/` | execution id `/` event id (20 digits) | [`HistoryEvent`], or a JSON array of the consecutive events one batch wrote, at the first one's id |
 //! | `f/` | execution id `/` frame id (20 digits) | [`Frame`] |
 //! | `t/` | due ms (20 digits) `/` execution id `/` frame id `/` kind | [`Timer`] |
 //! | `k/` | task token | [`TokenRecord`] |
@@ -32,7 +32,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::error::EngineError;
 
@@ -142,6 +142,8 @@ pub(crate) struct Tx<'t> {
     tree: &'t sled::Tree,
     writes: BTreeMap<String, Option<Vec<u8>>>,
     pending: BTreeMap<String, Option<Vec<u8>>>,
+    /// Keys known not to be in the tree (see [`Tx::mark_new`]).
+    new_keys: HashSet<String>,
 }
 
 impl<'t> Tx<'t> {
@@ -150,6 +152,7 @@ impl<'t> Tx<'t> {
             tree,
             writes: BTreeMap::new(),
             pending: BTreeMap::new(),
+            new_keys: HashSet::new(),
         }
     }
 
@@ -172,6 +175,13 @@ impl<'t> Tx<'t> {
 
     pub fn remove(&mut self, key: String) {
         self.pending.insert(key, None);
+    }
+
+    /// `key` is not in the tree (it is derived from an id made in this
+    /// batch): removing it again before the commit then costs nothing,
+    /// instead of a no-op delete in the batch.
+    pub fn mark_new(&mut self, key: String) {
+        self.new_keys.insert(key);
     }
 
     /// Keep the current command's writes.
@@ -217,17 +227,203 @@ impl<'t> Tx<'t> {
             .collect()
     }
 
-    /// Apply every kept write atomically.
+    /// Apply every kept write atomically. The consecutive history events
+    /// of one execution are stored as one key (see [`HistoryRun`]).
     pub fn commit(mut self) -> Result<(), EngineError> {
         self.savepoint();
         let mut batch = sled::Batch::default();
+        let mut run = HistoryRun::default();
         for (k, v) in self.writes {
             match v {
-                Some(bytes) => batch.insert(k.as_bytes(), bytes),
+                Some(bytes) => run.insert(&mut batch, k, bytes),
+                None if self.new_keys.contains(&k) => {}
                 None => batch.remove(k.as_bytes()),
             }
         }
+        run.close(&mut batch);
         self.tree.apply_batch(batch)?;
         Ok(())
+    }
+}
+
+/// Groups the history events a batch writes, in key order, into runs of
+/// consecutive ids of one execution; a run of two or more is stored as one
+/// JSON array at the first event's key. A transition typically writes
+/// several events (a start: started, entered; a Pass state: exited,
+/// entered next), and every key costs sled a tree insert, so this saves
+/// much of the writer's work. Readers ([`history_events`]) take either
+/// form, so stores written before read the same.
+#[derive(Default)]
+struct HistoryRun {
+    open: Option<OpenRun>,
+}
+
+struct OpenRun {
+    /// The first event's key; its first `prefix` bytes are `h/ID/`.
+    key: String,
+    prefix: usize,
+    last: u64,
+    /// The events so far: one JSON object, or `[a,b,…` once two.
+    buf: Vec<u8>,
+    count: usize,
+}
+
+impl HistoryRun {
+    /// Adds a write (in key order) to the batch, or to the open run.
+    fn insert(&mut self, batch: &mut sled::Batch, key: String, bytes: Vec<u8>) {
+        let Some(id) = history_id(&key) else {
+            batch.insert(key.as_bytes(), bytes);
+            return;
+        };
+        let prefix = key.len() - 20;
+        if let Some(run) = &mut self.open {
+            if run.prefix == prefix && run.key[..prefix] == key[..prefix] && id == run.last + 1 {
+                if run.count == 1 {
+                    run.buf.insert(0, b'[');
+                }
+                run.buf.push(b',');
+                run.buf.extend_from_slice(&bytes);
+                run.last = id;
+                run.count += 1;
+                return;
+            }
+        }
+        self.close(batch);
+        self.open = Some(OpenRun {
+            key,
+            prefix,
+            last: id,
+            buf: bytes,
+            count: 1,
+        });
+    }
+
+    /// Puts the open run in the batch.
+    fn close(&mut self, batch: &mut sled::Batch) {
+        if let Some(mut run) = self.open.take() {
+            if run.count > 1 {
+                run.buf.push(b']');
+            }
+            batch.insert(run.key.as_bytes(), run.buf);
+        }
+    }
+}
+
+/// The event id of a history key (`h/ID/` and 20 digits).
+fn history_id(key: &str) -> Option<u64> {
+    let rest = key.strip_prefix("h/")?;
+    let digits = rest.get(rest.len().checked_sub(20)?..)?;
+    if !rest[..rest.len() - 20].ends_with('/') {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// One `h/` value as comma-separated event objects: the value itself, or
+/// the inside of the array a batch stored (see [`HistoryRun`]), which was
+/// written as `[` + events joined by `,` + `]`.
+pub(crate) fn history_events_text(value: &[u8]) -> &[u8] {
+    match value {
+        [b'[', inner @ .., b']'] => inner,
+        _ => value,
+    }
+}
+
+/// The history events of one `h/` value.
+pub(crate) fn history_events(
+    value: &[u8],
+) -> Result<Vec<crate::history::HistoryEvent>, EngineError> {
+    if value.first() == Some(&b'[') {
+        Ok(serde_json::from_slice(value)?)
+    } else {
+        Ok(vec![serde_json::from_slice(value)?])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(id: u64) -> serde_json::Value {
+        json!({"id": id, "previousEventId": id - 1, "timestamp": "t", "type": "PassStateEntered"})
+    }
+
+    fn ids(value: &[u8]) -> Vec<u64> {
+        history_events(value)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_stores_consecutive_history_events_as_one_key() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        // Event 1 of execution a from an earlier batch, stored alone.
+        let mut tx = Tx::new(&tree);
+        tx.put(keys::history("a", 1), &event(1)).unwrap();
+        tx.commit().unwrap();
+
+        let mut tx = Tx::new(&tree);
+        for id in [2, 3, 4, 7] {
+            tx.put(keys::history("a", id), &event(id)).unwrap();
+        }
+        tx.put(keys::history("b", 9), &event(9)).unwrap();
+        tx.put(keys::execution("a"), &json!({})).unwrap();
+        tx.commit().unwrap();
+
+        let stored: Vec<(String, Vec<u64>)> = tree
+            .scan_prefix(b"h/")
+            .map(|kv| {
+                let (k, v) = kv.unwrap();
+                (String::from_utf8(k.to_vec()).unwrap(), ids(&v))
+            })
+            .collect();
+        assert_eq!(
+            stored,
+            vec![
+                (keys::history("a", 1), vec![1]),
+                (keys::history("a", 2), vec![2, 3, 4]),
+                (keys::history("a", 7), vec![7]),
+                (keys::history("b", 9), vec![9]),
+            ]
+        );
+        // The text form joins to a JSON array of every event.
+        let mut text = b"[".to_vec();
+        for (i, v) in tree.scan_prefix(b"h/a/").values().enumerate() {
+            if i > 0 {
+                text.push(b',');
+            }
+            text.extend_from_slice(history_events_text(&v.unwrap()));
+        }
+        text.push(b']');
+        let all: Vec<serde_json::Value> = serde_json::from_slice(&text).unwrap();
+        assert_eq!(all, vec![event(1), event(2), event(3), event(4), event(7)]);
+        assert!(tree.contains_key(keys::execution("a")).unwrap());
+    }
+
+    #[test]
+    fn a_new_key_removed_in_its_batch_leaves_nothing_and_other_removals_apply() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        tree.insert("r/old", "true").unwrap();
+        let mut tx = Tx::new(&tree);
+        tx.mark_new(keys::running("new"));
+        tx.put(keys::running("new"), &true).unwrap();
+        tx.savepoint();
+        tx.remove(keys::running("new"));
+        tx.remove(keys::running("old"));
+        tx.commit().unwrap();
+        assert!(!tree.contains_key("r/new").unwrap());
+        assert!(!tree.contains_key("r/old").unwrap());
+    }
+
+    #[test]
+    fn only_history_keys_have_event_ids() {
+        assert_eq!(history_id(&keys::history("x-1", 12)), Some(12));
+        assert_eq!(history_id(&keys::frame("x-1", 12)), None);
+        assert_eq!(history_id("h/short"), None);
     }
 }

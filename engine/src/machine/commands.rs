@@ -195,6 +195,9 @@ impl Machine<'_> {
         self.saved.entry(idk.clone()).or_insert(None);
         self.executions.insert(idk.clone(), rec);
         self.tx.put(keys::name(&name, &exec_name), &idk)?;
+        // Both are new with the id; a run that ends in this batch removes them again.
+        self.tx.mark_new(keys::running(&idk));
+        self.tx.mark_new(keys::frame(&idk, 0));
         self.tx.put(keys::running(&idk), &true)?;
         self.tx.put(keys::index(started_ms, &idk), &name)?;
         let started = self.event(
