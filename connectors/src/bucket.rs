@@ -275,6 +275,9 @@ impl Page<'_> {
             let n = self.events.len() as u64;
             self.status.add_received(n);
             self.sink.submit(std::mem::take(&mut self.events)).await?;
+            // Listing and storing both work: the source is up even while
+            // the rest of this (possibly long) first scan is still going.
+            self.status.set_connected(true);
             self.status.add_acked(n);
         }
         if !self.seen.is_empty() {
