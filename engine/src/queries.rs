@@ -63,23 +63,28 @@ impl Engine {
                 "limit must be from 1 to {MAX_PAGE}"
             )));
         }
-        let prefix = keys::index_prefix(filter.workflow.as_deref(), filter.status);
-        let lower = match filter.started_after_ms {
-            Some(ms) => format!("{prefix}{}", num(ms.max(0) as u64)),
-            None => prefix.clone(),
-        };
+        let (workflow, status) = (filter.workflow.as_deref(), filter.status);
+        // Bounds and tokens are on the `ms/id` suffix; a token carries the
+        // listing's prefix so it is not reused with other filters.
+        let prefix = keys::index_prefix(workflow, status);
+        let lower = filter
+            .started_after_ms
+            .map(|ms| num(ms.max(0) as u64))
+            .unwrap_or_default();
         // '~' sorts after every digit, so this is just past every key of the prefix.
-        let mut upper = match filter.started_before_ms {
-            Some(ms) => format!("{prefix}{}", num(ms.max(0) as u64)),
-            None => format!("{prefix}~"),
-        };
+        let mut upper = filter
+            .started_before_ms
+            .map(|ms| num(ms.max(0) as u64))
+            .unwrap_or_else(|| "~".to_string());
         match &filter.next_token {
-            Some(t) if t.starts_with(&prefix) => upper = upper.min(t.clone()),
-            Some(_) => {
-                return Err(EngineError::BadRequest(
-                    "nextToken is not one this server returned for these filters; start again without it".into(),
-                ))
-            }
+            Some(t) => match t.strip_prefix(&prefix) {
+                Some(rest) => upper = upper.min(rest.to_string()),
+                _ => {
+                    return Err(EngineError::BadRequest(
+                        "nextToken is not one this server returned for these filters; start again without it".into(),
+                    ))
+                }
+            },
             None => {}
         }
         let mut executions: Vec<(String, Execution)> = Vec::new();
@@ -90,14 +95,10 @@ impl Engine {
                 next_token,
             });
         }
-        for key in self
-            .tree()
-            .range(lower.as_bytes()..upper.as_bytes())
-            .keys()
-            .rev()
-        {
-            let key = String::from_utf8_lossy(&key?).into_owned();
-            let Some(id) = key.rsplit('/').next() else {
+        let prefixes = keys::stored_index_prefixes(workflow, status);
+        for suffix in crate::indexes::newest_first(self.tree(), &prefixes, &lower, &upper) {
+            let suffix = suffix?;
+            let Some(id) = suffix.rsplit('/').next() else {
                 continue;
             };
             let Ok(execution) = self.execution(id) else {
@@ -105,10 +106,10 @@ impl Engine {
             };
             if executions.len() == limit {
                 // The next page continues below the last entry of this one.
-                next_token = executions.last().map(|(k, _)| k.clone());
+                next_token = executions.last().map(|(k, _)| format!("{prefix}{k}"));
                 break;
             }
-            executions.push((key, execution));
+            executions.push((suffix, execution));
         }
         Ok(ExecutionPage {
             executions: executions.into_iter().map(|(_, e)| e).collect(),
@@ -122,11 +123,12 @@ impl Engine {
         workflow: Option<&str>,
         status: Option<crate::api::Status>,
     ) -> Result<u64, EngineError> {
-        let prefix = keys::index_prefix(workflow, status);
         let mut n = 0;
-        for k in self.tree().scan_prefix(prefix.as_bytes()).keys() {
-            k?;
-            n += 1;
+        for prefix in keys::stored_index_prefixes(workflow, status) {
+            for k in self.tree().scan_prefix(prefix.as_bytes()).keys() {
+                k?;
+                n += 1;
+            }
         }
         Ok(n)
     }

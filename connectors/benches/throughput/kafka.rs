@@ -98,7 +98,7 @@ async fn raw_consume(topic: &str, count: usize) -> Timing {
 }
 
 /// The events the source makes of the messages, for the engine-alone case.
-fn events(topic: &str, count: usize) -> Vec<InboundEvent> {
+pub fn events(topic: &str, count: usize) -> Vec<InboundEvent> {
     (0..count)
         .map(|i| InboundEvent {
             source: "bench".into(),

@@ -5,7 +5,10 @@
 //! ```text
 //! cargo bench -p sluice-connectors --bench throughput
 //! cargo bench -p sluice-connectors --bench throughput -- --messages 20000 --only kafka
+//! cargo bench -p sluice-connectors --bench throughput -- --only engine
 //! ```
+//!
+//! `--only engine` runs just the engine-alone case (no broker needed).
 //!
 //! For each broker (tansu on KAFKA_BROKERS, default 127.0.0.1:9092;
 //! RabbitMQ on AMQP_URL), M raw JSON messages are produced beforehand
@@ -192,6 +195,8 @@ pub struct Args {
     pub messages: usize,
     pub kafka: bool,
     pub amqp: bool,
+    /// Only the engine alone, no broker.
+    pub engine: bool,
     /// The AMQP prefetch windows to measure (the binding's `prefetch`).
     pub prefetch: Vec<u16>,
 }
@@ -202,6 +207,7 @@ fn args() -> Args {
         messages: 50_000,
         kafka: true,
         amqp: true,
+        engine: false,
         prefetch: vec![100, 1000],
     };
     let mut it = std::env::args().skip(1);
@@ -221,9 +227,10 @@ fn args() -> Args {
             "--only" => match it.next().as_deref() {
                 Some("kafka") => a.amqp = false,
                 Some("amqp") => a.kafka = false,
-                other => panic!("--only kafka|amqp, not {other:?}"),
+                Some("engine") => (a.kafka, a.amqp, a.engine) = (false, false, true),
+                other => panic!("--only kafka|amqp|engine, not {other:?}"),
             },
-            other => panic!("unknown argument {other}: --messages N, --quick, --only kafka|amqp, --prefetch N[,N…]"),
+            other => panic!("unknown argument {other}: --messages N, --quick, --only kafka|amqp|engine, --prefetch N[,N…]"),
         }
     }
     a
@@ -244,6 +251,17 @@ async fn main() {
             .map(|n| n.get())
             .unwrap_or(1)
     );
+    if args.engine {
+        let mut rows = Vec::new();
+        for (durability, label) in DURABILITIES {
+            rows.push(Row {
+                case: format!("engine alone, {label}"),
+                messages: args.messages,
+                timing: time_engine_alone(durability, kafka::events("engine", args.messages)).await,
+            });
+        }
+        print_rows("Engine alone (no broker)", &rows);
+    }
     if args.kafka {
         let rows = kafka::run(&args).await;
         print_rows("Kafka (tansu, memory storage)", &rows);
