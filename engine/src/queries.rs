@@ -76,16 +76,13 @@ impl Engine {
             .started_before_ms
             .map(|ms| num(ms.max(0) as u64))
             .unwrap_or_else(|| "~".to_string());
-        match &filter.next_token {
-            Some(t) => match t.strip_prefix(&prefix) {
-                Some(rest) => upper = upper.min(rest.to_string()),
-                _ => {
-                    return Err(EngineError::BadRequest(
-                        "nextToken is not one this server returned for these filters; start again without it".into(),
-                    ))
-                }
-            },
-            None => {}
+        if let Some(t) = &filter.next_token {
+            let Some(rest) = t.strip_prefix(&prefix) else {
+                return Err(EngineError::BadRequest(
+                    "nextToken is not one this server returned for these filters; start again without it".into(),
+                ));
+            };
+            upper = upper.min(rest.to_string());
         }
         let mut executions: Vec<(String, Execution)> = Vec::new();
         let mut next_token = None;
