@@ -20,13 +20,6 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Running,
-        Status::Succeeded,
-        Status::Failed,
-        Status::TimedOut,
-        Status::Aborted,
-    ];
     pub fn is_terminal(self) -> bool {
         self != Status::Running
     }

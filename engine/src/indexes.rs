@@ -1,9 +1,8 @@
-//! The listing indexes by status (`s/`) and by workflow and status (`y/`),
+//! The listing indexes by status (`s/`), workflow (`x/`) and both (`y/`),
 //! kept in the same batch as the execution record they describe, so
-//! `GET /api/v1/executions?workflow=&status=` reads key ranges instead of
-//! scanning every execution. A listing without a status merges the ranges
-//! of the five statuses ([`newest_first`]). Stores written before these
-//! indexes are filled in once at open.
+//! `GET /api/v1/executions?workflow=&status=` reads one key range instead
+//! of scanning every execution. Stores written before these indexes are
+//! filled in once at open.
 
 use crate::api::Status;
 use crate::error::EngineError;
@@ -37,6 +36,14 @@ pub(crate) fn update(
         for k in status_keys(rec, old) {
             tx.remove(k);
         }
+    } else {
+        let w = rec.execution.workflow.as_str();
+        let key = keys::index_key(
+            &keys::index_prefix(Some(w), None),
+            rec.started_ms,
+            rec.execution.execution_id.as_str(),
+        );
+        tx.put(key, &true)?;
     }
     for k in status_keys(rec, now) {
         tx.put(k, &true)?;
@@ -53,63 +60,12 @@ pub(crate) fn remove(tx: &mut Tx<'_>, rec: &ExecutionRecord, committed: Option<S
     for k in status_keys(rec, status) {
         tx.remove(k);
     }
-    // Older versions also kept the execution under `x/`.
     let w = rec.execution.workflow.as_str();
     tx.remove(keys::index_key(
         &keys::index_prefix(Some(w), None),
         rec.started_ms,
         rec.execution.execution_id.as_str(),
     ));
-}
-
-/// The `ms/id` suffixes of the index keys under `prefixes` in
-/// `[lower, upper)` (suffix bounds), newest first: a merge of one reverse
-/// range per prefix. An execution changing status while this reads can
-/// show up under both its old and new status; it is yielded once.
-pub(crate) fn newest_first<'a>(
-    tree: &'a sled::Tree,
-    prefixes: &[String],
-    lower: &str,
-    upper: &str,
-) -> impl Iterator<Item = Result<String, EngineError>> + 'a {
-    let mut ranges: Vec<_> = prefixes
-        .iter()
-        .map(|p| {
-            let skip = p.len();
-            let (from, to) = (format!("{p}{lower}"), format!("{p}{upper}"));
-            tree.range(from.into_bytes()..to.into_bytes())
-                .keys()
-                .rev()
-                .map(move |k| -> Result<String, EngineError> {
-                    Ok(String::from_utf8_lossy(&k?[skip..]).into_owned())
-                })
-        })
-        .collect();
-    // Each range's next suffix, once read (`None` in `heads`: exhausted).
-    let mut heads: Vec<Option<String>> = vec![None; ranges.len()];
-    let mut read = vec![false; ranges.len()];
-    let mut last: Option<String> = None;
-    std::iter::from_fn(move || loop {
-        for (i, range) in ranges.iter_mut().enumerate() {
-            if !read[i] {
-                heads[i] = match range.next() {
-                    Some(Ok(s)) => Some(s),
-                    Some(Err(e)) => return Some(Err(e)),
-                    None => None,
-                };
-                read[i] = true;
-            }
-        }
-        let i = (0..heads.len())
-            .filter(|&i| heads[i].is_some())
-            .max_by(|&a, &b| heads[a].cmp(&heads[b]))?;
-        read[i] = false;
-        let s = heads[i].take().expect("picked a filled head");
-        if last.as_deref() != Some(s.as_str()) {
-            last = Some(s.clone());
-            return Some(Ok(s));
-        }
-    })
 }
 
 /// Fill the indexes of a store written before they existed (once).
@@ -172,7 +128,7 @@ mod tests {
     fn a_store_from_before_the_indexes_gets_them_once() {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("t").unwrap();
-        // Records as an older version wrote them: no s/, y/ keys.
+        // Records as an older version wrote them: no s/, x/, y/ keys.
         let recs = [
             record("a", Status::Succeeded, 1),
             record("a", Status::Failed, 2),
@@ -186,7 +142,7 @@ mod tests {
         backfill(&tree).unwrap();
         assert_eq!(keys_under(&tree, "s/FAILED/"), 2);
         assert_eq!(keys_under(&tree, "s/SUCCEEDED/"), 1);
-        assert_eq!(keys_under(&tree, "x/a/"), 0, "x/ is not written any more");
+        assert_eq!(keys_under(&tree, "x/a/"), 2);
         assert_eq!(keys_under(&tree, "y/a/FAILED/"), 1);
         assert_eq!(keys_under(&tree, "y/b/FAILED/"), 1);
         assert_eq!(get::<bool>(&tree, keys::INDEXES_DONE).unwrap(), Some(true));
@@ -216,56 +172,10 @@ mod tests {
         assert_eq!(keys_under(&tree, "y/a/RUNNING/"), 0);
         assert_eq!(keys_under(&tree, "s/ABORTED/"), 1);
         assert_eq!(keys_under(&tree, "y/a/ABORTED/"), 1);
-        assert_eq!(keys_under(&tree, "x/a/") + keys_under(&tree, "i/"), 0);
-    }
-
-    fn put_index(tree: &sled::Tree, rec: &ExecutionRecord) {
-        let mut tx = Tx::new(tree);
-        update(&mut tx, rec, None).unwrap();
-        tx.commit().unwrap();
-    }
-
-    fn merged(tree: &sled::Tree, w: Option<&str>, lower: &str, upper: &str) -> Vec<String> {
-        let prefixes = keys::stored_index_prefixes(w, None);
-        newest_first(tree, &prefixes, lower, upper)
-            .map(|s| s.unwrap())
-            .collect()
-    }
-
-    #[test]
-    fn a_listing_without_a_status_merges_the_status_ranges_newest_first() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let tree = db.open_tree("t").unwrap();
-        let recs = [
-            record("a", Status::Succeeded, 10),
-            record("a", Status::Running, 40),
-            record("b", Status::Failed, 20),
-            record("a", Status::Failed, 30),
-            record("a", Status::Aborted, 5),
-        ];
-        for r in &recs {
-            put_index(&tree, r);
-        }
-        let suffix = |i: usize| {
-            format!(
-                "{}/{}",
-                crate::store::num(recs[i].started_ms as u64),
-                recs[i].execution.execution_id
-            )
-        };
         assert_eq!(
-            merged(&tree, None, "", "~"),
-            [1, 3, 2, 0, 4].map(suffix),
-            "every workflow, every status, by start time descending"
+            keys_under(&tree, "x/a/"),
+            1,
+            "the workflow index is written once"
         );
-        assert_eq!(merged(&tree, Some("a"), "", "~"), [1, 3, 0, 4].map(suffix));
-        // Bounds are on the suffix: the page below 30 ms, from 10 ms on.
-        let (lower, upper) = (crate::store::num(10), crate::store::num(30));
-        assert_eq!(merged(&tree, Some("a"), &lower, &upper), [suffix(0)]);
-        // Caught between its two statuses by a reader: listed once.
-        let mut moved = recs[1].clone();
-        moved.execution.status = Status::Succeeded;
-        put_index(&tree, &moved);
-        assert_eq!(merged(&tree, Some("a"), "", "~"), [1, 3, 0, 4].map(suffix));
     }
 }

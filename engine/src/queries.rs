@@ -63,26 +63,24 @@ impl Engine {
                 "limit must be from 1 to {MAX_PAGE}"
             )));
         }
-        let (workflow, status) = (filter.workflow.as_deref(), filter.status);
-        // Bounds and tokens are on the `ms/id` suffix; a token carries the
-        // listing's prefix so it is not reused with other filters.
-        let prefix = keys::index_prefix(workflow, status);
-        let lower = filter
-            .started_after_ms
-            .map(|ms| num(ms.max(0) as u64))
-            .unwrap_or_default();
+        let prefix = keys::index_prefix(filter.workflow.as_deref(), filter.status);
+        let lower = match filter.started_after_ms {
+            Some(ms) => format!("{prefix}{}", num(ms.max(0) as u64)),
+            None => prefix.clone(),
+        };
         // '~' sorts after every digit, so this is just past every key of the prefix.
-        let mut upper = filter
-            .started_before_ms
-            .map(|ms| num(ms.max(0) as u64))
-            .unwrap_or_else(|| "~".to_string());
-        if let Some(t) = &filter.next_token {
-            let Some(rest) = t.strip_prefix(&prefix) else {
+        let mut upper = match filter.started_before_ms {
+            Some(ms) => format!("{prefix}{}", num(ms.max(0) as u64)),
+            None => format!("{prefix}~"),
+        };
+        match &filter.next_token {
+            Some(t) if t.starts_with(&prefix) => upper = upper.min(t.clone()),
+            Some(_) => {
                 return Err(EngineError::BadRequest(
                     "nextToken is not one this server returned for these filters; start again without it".into(),
-                ));
-            };
-            upper = upper.min(rest.to_string());
+                ))
+            }
+            None => {}
         }
         let mut executions: Vec<(String, Execution)> = Vec::new();
         let mut next_token = None;
@@ -92,10 +90,14 @@ impl Engine {
                 next_token,
             });
         }
-        let prefixes = keys::stored_index_prefixes(workflow, status);
-        for suffix in crate::indexes::newest_first(self.tree(), &prefixes, &lower, &upper) {
-            let suffix = suffix?;
-            let Some(id) = suffix.rsplit('/').next() else {
+        for key in self
+            .tree()
+            .range(lower.as_bytes()..upper.as_bytes())
+            .keys()
+            .rev()
+        {
+            let key = String::from_utf8_lossy(&key?).into_owned();
+            let Some(id) = key.rsplit('/').next() else {
                 continue;
             };
             let Ok(execution) = self.execution(id) else {
@@ -103,10 +105,10 @@ impl Engine {
             };
             if executions.len() == limit {
                 // The next page continues below the last entry of this one.
-                next_token = executions.last().map(|(k, _)| format!("{prefix}{k}"));
+                next_token = executions.last().map(|(k, _)| k.clone());
                 break;
             }
-            executions.push((suffix, execution));
+            executions.push((key, execution));
         }
         Ok(ExecutionPage {
             executions: executions.into_iter().map(|(_, e)| e).collect(),
@@ -120,12 +122,11 @@ impl Engine {
         workflow: Option<&str>,
         status: Option<crate::api::Status>,
     ) -> Result<u64, EngineError> {
+        let prefix = keys::index_prefix(workflow, status);
         let mut n = 0;
-        for prefix in keys::stored_index_prefixes(workflow, status) {
-            for k in self.tree().scan_prefix(prefix.as_bytes()).keys() {
-                k?;
-                n += 1;
-            }
+        for k in self.tree().scan_prefix(prefix.as_bytes()).keys() {
+            k?;
+            n += 1;
         }
         Ok(n)
     }
