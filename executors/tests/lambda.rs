@@ -180,3 +180,42 @@ async fn executor_resolves_the_task_resource_forms() {
         .unwrap_err();
     assert_eq!(e.error, names::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_invocation_of_an_instance_started_for_it_is_cold_even_if_init_finished_first() {
+    use sluice_executors::lambda::{Pool, Spec};
+    let d = def(lambda_def("py", json!({})));
+    let spec = Spec {
+        code_dir: d.code_dir.clone().expect("codeDir").into(),
+        def: d,
+        version: "$LATEST".into(),
+        env: Vec::new(),
+        isolation: None,
+    };
+    // A pool started on demand: the invocation waits for the init.
+    let pool = Pool::new(spec.clone());
+    let (r, report) = pool
+        .invoke(&json!({"n": 1}), "req-1", Duration::from_secs(20))
+        .await;
+    r.unwrap();
+    assert!(report.cold && report.init_ms > 0.0, "{report:?}");
+    let (_, report) = pool
+        .invoke(&json!({"n": 2}), "req-2", Duration::from_secs(20))
+        .await;
+    assert!(
+        !report.cold,
+        "the second invocation reuses the warm instance"
+    );
+
+    // An instance started for an invocation whose runtime is already
+    // waiting for work when the invocation is handed over: still cold.
+    let mut instance = sluice_executors::lambda::Instance::start(&spec)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await; // the runtime's init is done
+    let (r, report, _) = instance
+        .invoke(&spec, &json!({"n": 3}), "req-3", Duration::from_secs(20))
+        .await;
+    r.unwrap();
+    assert!(report.cold && report.init_ms > 0.0, "{report:?}");
+}

@@ -38,6 +38,10 @@ pub struct Instance {
     last_used: Instant,
     /// Whether it has been given an invocation.
     served: bool,
+    /// Started for the invocation that takes it first (not by the warm
+    /// pool ahead of time): that invocation is a cold start even when the
+    /// runtime finished its init before the invocation was handed over.
+    on_demand: bool,
     /// The instance's sandbox (its cgroups go when it goes).
     sandbox: Option<crate::process::sandbox::Prepared>,
 }
@@ -224,6 +228,7 @@ impl Instance {
             output,
             last_used: Instant::now(),
             served: false,
+            on_demand: true,
         })
     }
 
@@ -240,8 +245,9 @@ impl Instance {
         request_id: &str,
         timeout: Duration,
     ) -> (Result<Value, TaskError>, Report, bool) {
+        let initializing = !self.shared.is_ready();
         let mut report = Report {
-            cold: !self.shared.is_ready(),
+            cold: initializing || (self.on_demand && !self.served),
             pid: (self.pid != 0).then_some(self.pid),
             ..Report::default()
         };
@@ -297,7 +303,7 @@ impl Instance {
             ))
         } else {
             // A cold instance also has to finish its init, within INIT_LIMIT.
-            let init_deadline = if report.cold {
+            let init_deadline = if initializing {
                 self.started + INIT_LIMIT.max(timeout)
             } else {
                 deadline
@@ -498,7 +504,8 @@ impl Pool {
         }
         while self.live_count() < provisioned {
             match Instance::start(&self.spec).await {
-                Ok(i) => {
+                Ok(mut i) => {
+                    i.on_demand = false;
                     self.live.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     self.idle
                         .lock()
