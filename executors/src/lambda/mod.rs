@@ -101,6 +101,8 @@ impl Instance {
 
     /// Start the process and its API server; does not wait for its init.
     pub async fn start(spec: &Spec) -> Result<Instance, TaskError> {
+        // Before the spawn: a fast runtime asks for work before `start` returns.
+        let started = Instant::now();
         let fail = |m: String| TaskError::new(names::EXIT_ERROR, m);
         let (program, args) = spec
             .def
@@ -220,7 +222,7 @@ impl Instance {
             jobs: jobs_tx,
             shared,
             pid,
-            started: Instant::now(),
+            started,
             exited: exit_rx,
             kill: Some(kill_tx),
             server,
