@@ -15,7 +15,7 @@ use sluice_connectors::{amqp, CancellationToken, SourceStatus};
 use sluice_dsl::source::SourceDef;
 use sluice_engine::InboundEvent;
 
-use crate::{body, check_started, engine, time_engine_alone, time_source, Args, Row, Timing};
+use crate::{body, check_started, engine, engine_alone_rows, time_source, Args, Row, Timing};
 use crate::{DURABILITIES, EVENT_TYPE};
 
 fn url() -> String {
@@ -159,12 +159,6 @@ pub async fn run(args: &Args, prefetch: u16) -> Vec<Row> {
             timing,
         });
     }
-    for (durability, name) in DURABILITIES {
-        rows.push(Row {
-            case: format!("engine alone (submit, 1,000 per call), {name}"),
-            messages: n,
-            timing: time_engine_alone(durability, events(&queue, n)).await,
-        });
-    }
+    rows.extend(engine_alone_rows(n, || events(&queue, n)).await);
     rows
 }

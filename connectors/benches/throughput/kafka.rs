@@ -15,7 +15,7 @@ use sluice_connectors::{kafka, CancellationToken, SourceStatus};
 use sluice_dsl::source::{KafkaSource, SourceDef};
 use sluice_engine::InboundEvent;
 
-use crate::{body, check_started, engine, time_engine_alone, time_source, Args, Row, Timing};
+use crate::{body, check_started, engine, engine_alone_rows, time_source, Args, Row, Timing};
 use crate::{DURABILITIES, EVENT_TYPE};
 
 fn brokers() -> String {
@@ -150,12 +150,6 @@ pub async fn run(args: &Args) -> Vec<Row> {
             timing,
         });
     }
-    for (durability, name) in DURABILITIES {
-        rows.push(Row {
-            case: format!("engine alone (submit, 1,000 per call), {name}"),
-            messages: n,
-            timing: time_engine_alone(durability, events(&topic, n)).await,
-        });
-    }
+    rows.extend(engine_alone_rows(n, || events(&topic, n)).await);
     rows
 }

@@ -156,6 +156,22 @@ pub async fn time_engine_alone(durability: Durability, events: Vec<InboundEvent>
     }
 }
 
+/// The engine-alone rows, one per durability, for `events(durability)`.
+pub async fn engine_alone_rows(
+    messages: usize,
+    events: impl Fn() -> Vec<InboundEvent>,
+) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (durability, name) in DURABILITIES {
+        rows.push(Row {
+            case: format!("engine alone (submit, 1,000 per call), {name}"),
+            messages,
+            timing: time_engine_alone(durability, events()).await,
+        });
+    }
+    rows
+}
+
 /// One line of the results table.
 pub struct Row {
     pub case: String,
@@ -252,14 +268,8 @@ async fn main() {
             .unwrap_or(1)
     );
     if args.engine {
-        let mut rows = Vec::new();
-        for (durability, label) in DURABILITIES {
-            rows.push(Row {
-                case: format!("engine alone, {label}"),
-                messages: args.messages,
-                timing: time_engine_alone(durability, kafka::events("engine", args.messages)).await,
-            });
-        }
+        let rows =
+            engine_alone_rows(args.messages, || kafka::events("engine", args.messages)).await;
         print_rows("Engine alone (no broker)", &rows);
     }
     if args.kafka {
