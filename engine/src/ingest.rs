@@ -237,23 +237,32 @@ impl Engine {
     /// The engine runs this by itself periodically.
     pub async fn prune_dedupe(&self) -> Result<usize, EngineError> {
         let before_ms = chrono::Utc::now().timestamp_millis() - self.dedupe_window_ms();
-        let end = format!("dx/{}", num(before_ms.max(0) as u64));
         let mut total = 0;
-        loop {
-            let mut batch = Vec::new();
-            for k in self
-                .tree()
-                .range(b"dx/".as_slice()..end.as_bytes())
-                .keys()
-                .take(10_000)
-            {
-                batch.push(String::from_utf8_lossy(&k?).into_owned());
+        // About 10,000 records per writer command: a `dy/` key holds up
+        // to a thousand, a `dx/` key (older versions) one.
+        let per_key = crate::machine::DEDUPE_INDEX_CHUNK;
+        for (prefix, take) in [
+            (keys::DEDUPE_BATCHES, 10_000 / per_key),
+            (keys::DEDUPE_LEGACY, 10_000),
+        ] {
+            let end = format!("{prefix}{}", num(before_ms.max(0) as u64));
+            loop {
+                let mut batch = Vec::new();
+                for k in self
+                    .tree()
+                    .range(prefix.as_bytes()..end.as_bytes())
+                    .keys()
+                    .take(take)
+                {
+                    batch.push(String::from_utf8_lossy(&k?).into_owned());
+                }
+                if batch.is_empty() {
+                    break;
+                }
+                total += self.prune_dedupe_keys(batch, before_ms).await?;
             }
-            if batch.is_empty() {
-                return Ok(total);
-            }
-            total += self.prune_dedupe_keys(batch, before_ms).await?;
         }
+        Ok(total)
     }
 
     /// Runs [`Engine::prune_dedupe`] every so often while the engine lives.
@@ -268,5 +277,92 @@ impl Engine {
                 Err(e) => tracing::warn!(error = %e, "pruning deduplication records failed"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Durability, EngineConfig, Executor, TaskError, TaskInvocation};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    struct NoTasks;
+
+    #[async_trait::async_trait]
+    impl Executor for NoTasks {
+        async fn invoke(&self, _task: TaskInvocation) -> Result<Value, TaskError> {
+            Err(TaskError::new("States.TaskFailed", "no tasks here"))
+        }
+    }
+
+    fn open(dir: &std::path::Path, window: Duration) -> Engine {
+        let mut config = EngineConfig::new(dir);
+        config.durability = Durability::Process;
+        config.dedupe_window = window;
+        Engine::open(config, Arc::new(NoTasks)).unwrap()
+    }
+
+    fn event(id: &str) -> InboundEvent {
+        InboundEvent {
+            source: "test".into(),
+            event: json!({"specversion": "1.0", "id": id, "source": "s", "type": "t"}),
+        }
+    }
+
+    fn count(engine: &Engine, prefix: &str) -> usize {
+        engine.tree().scan_prefix(prefix).count()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_batch_indexes_its_deduplication_records_by_age_under_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path(), Duration::from_millis(200));
+        let out = engine
+            .submit(vec![event("a"), event("b"), event("c")])
+            .await
+            .unwrap();
+        assert_eq!(out.len(), 3);
+        assert_eq!(count(&engine, "d/"), 3);
+        let index: Vec<(sled::IVec, sled::IVec)> = engine
+            .tree()
+            .scan_prefix(keys::DEDUPE_BATCHES)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(index.len(), 1, "one age index key for the batch");
+        let listed: Vec<String> = serde_json::from_slice(&index[0].1).unwrap();
+        assert_eq!(listed, ["a", "b", "c"].map(|id| keys::dedupe("s", id)));
+        // Past the window: "a" arrives again and is accepted anew, so its
+        // record is refreshed (and indexed by the new batch); the others go
+        // with the old index key.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let again = engine.submit(vec![event("a")]).await.unwrap();
+        assert!(matches!(again[0], EventOutcome::Accepted { .. }));
+        assert_eq!(engine.prune_dedupe().await.unwrap(), 2);
+        assert_eq!(count(&engine, "d/"), 1);
+        assert_eq!(count(&engine, "dy/"), 1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(engine.prune_dedupe().await.unwrap(), 1);
+        assert_eq!(count(&engine, "d/") + count(&engine, "dy/"), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn records_indexed_one_by_one_by_older_versions_are_pruned_too() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            let tree = db.open_tree("sluice").unwrap();
+            let dkey = keys::dedupe("s", "old");
+            let rec = json!({"at_ms": 1000, "execution_ids": []});
+            tree.insert(dkey.as_str(), serde_json::to_vec(&rec).unwrap())
+                .unwrap();
+            let ik = format!("{}{}/s/old", keys::DEDUPE_LEGACY, num(1000));
+            tree.insert(ik.as_str(), serde_json::to_vec(&dkey).unwrap())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let engine = open(dir.path(), Duration::from_secs(60));
+        assert_eq!(engine.prune_dedupe().await.unwrap(), 1);
+        assert_eq!(count(&engine, "d/") + count(&engine, "dx/"), 0);
     }
 }

@@ -52,10 +52,10 @@ impl Engine {
         Ok(out)
     }
 
-    /// Executions, newest first, read from the listing index that matches
-    /// the filter (see `indexes.rs`): a page costs `limit` record reads
-    /// whatever the store holds. `next_token` is the index key to continue
-    /// below.
+    /// Executions, newest first, read from the listing indexes that match
+    /// the filter (see `indexes.rs`): a page costs a seek per workflow and
+    /// `limit` record reads, whatever the store holds. `next_token` is the
+    /// listing's label and the index suffix to continue below.
     pub fn list_executions(&self, filter: &ListFilter) -> Result<ExecutionPage, EngineError> {
         let limit = filter.limit.unwrap_or(100);
         if limit == 0 || limit > MAX_PAGE {
@@ -63,24 +63,28 @@ impl Engine {
                 "limit must be from 1 to {MAX_PAGE}"
             )));
         }
-        let prefix = keys::index_prefix(filter.workflow.as_deref(), filter.status);
-        let lower = match filter.started_after_ms {
-            Some(ms) => format!("{prefix}{}", num(ms.max(0) as u64)),
-            None => prefix.clone(),
-        };
-        // '~' sorts after every digit, so this is just past every key of the prefix.
-        let mut upper = match filter.started_before_ms {
-            Some(ms) => format!("{prefix}{}", num(ms.max(0) as u64)),
-            None => format!("{prefix}~"),
-        };
-        match &filter.next_token {
-            Some(t) if t.starts_with(&prefix) => upper = upper.min(t.clone()),
-            Some(_) => {
-                return Err(EngineError::BadRequest(
-                    "nextToken is not one this server returned for these filters; start again without it".into(),
-                ))
+        let (workflow, status) = (filter.workflow.as_deref(), filter.status);
+        // Bounds and tokens are on the `ms/id` suffix of the index keys; a
+        // token starts with the listing's label, so another listing refuses it.
+        let label = keys::listing_label(workflow, status);
+        let lower = filter
+            .started_after_ms
+            .map(|ms| num(ms.max(0) as u64))
+            .unwrap_or_default();
+        // '~' sorts after every digit, so this is just past every suffix.
+        let mut upper = filter
+            .started_before_ms
+            .map(|ms| num(ms.max(0) as u64))
+            .unwrap_or_else(|| "~".to_string());
+        if let Some(t) = &filter.next_token {
+            match t.strip_prefix(&label) {
+                Some(rest) => upper = upper.min(rest.to_string()),
+                None => {
+                    return Err(EngineError::BadRequest(
+                        "nextToken is not one this server returned for these filters; start again without it".into(),
+                    ))
+                }
             }
-            None => {}
         }
         let mut executions: Vec<(String, Execution)> = Vec::new();
         let mut next_token = None;
@@ -90,14 +94,10 @@ impl Engine {
                 next_token,
             });
         }
-        for key in self
-            .tree()
-            .range(lower.as_bytes()..upper.as_bytes())
-            .keys()
-            .rev()
-        {
-            let key = String::from_utf8_lossy(&key?).into_owned();
-            let Some(id) = key.rsplit('/').next() else {
+        let prefixes = crate::indexes::listing_prefixes(self.tree(), workflow, status)?;
+        for suffix in crate::indexes::newest_first(self.tree(), &prefixes, &lower, &upper) {
+            let suffix = suffix?;
+            let Some(id) = suffix.rsplit('/').next() else {
                 continue;
             };
             let Ok(execution) = self.execution(id) else {
@@ -105,10 +105,10 @@ impl Engine {
             };
             if executions.len() == limit {
                 // The next page continues below the last entry of this one.
-                next_token = executions.last().map(|(k, _)| k.clone());
+                next_token = executions.last().map(|(k, _)| format!("{label}{k}"));
                 break;
             }
-            executions.push((key, execution));
+            executions.push((suffix, execution));
         }
         Ok(ExecutionPage {
             executions: executions.into_iter().map(|(_, e)| e).collect(),
@@ -116,17 +116,18 @@ impl Engine {
         })
     }
 
-    /// How many executions match, counted on the listing index (keys only).
+    /// How many executions match, counted on the listing indexes (keys only).
     pub fn count_executions(
         &self,
         workflow: Option<&str>,
         status: Option<crate::api::Status>,
     ) -> Result<u64, EngineError> {
-        let prefix = keys::index_prefix(workflow, status);
         let mut n = 0;
-        for k in self.tree().scan_prefix(prefix.as_bytes()).keys() {
-            k?;
-            n += 1;
+        for prefix in crate::indexes::listing_prefixes(self.tree(), workflow, status)? {
+            for k in self.tree().scan_prefix(prefix.as_bytes()).keys() {
+                k?;
+                n += 1;
+            }
         }
         Ok(n)
     }

@@ -258,6 +258,7 @@ impl Engine {
         let timers = engine.clone();
         tokio::spawn(async move { timers.timer_loop().await });
         tokio::spawn(engine.clone().dedupe_sweeper());
+        tokio::spawn(engine.clone().drop_legacy_indexes());
         Ok(engine)
     }
 

@@ -13,15 +13,15 @@
 //! | `t/` | due ms (20 digits) `/` execution id `/` frame id `/` kind | [`Timer`] |
 //! | `k/` | task token | [`TokenRecord`] |
 //! | `r/` | execution id | running marker (recovery) |
-//! | `i/` | start ms `/` execution id | listing index, newest last |
-//! | `s/` | status `/` start ms `/` execution id | listing index by status |
 //! | `x/` | workflow `/` start ms `/` execution id | listing index by workflow |
 //! | `y/` | workflow `/` status `/` start ms `/` execution id | by workflow and status |
-//! | `m/` | name | store metadata (`m/indexes`: the `s/ x/ y/` indexes are complete) |
+//! | `i/`, `s/` | start ms `/` id; status `/` start ms `/` id | listing indexes of older versions, dropped in the background ([`crate::indexes::drop_legacy`]) |
+//! | `m/` | name | store metadata (`m/indexes`: the `x/ y/` indexes are complete; `m/legacy-indexes-dropped`) |
 //! | `c/` | kind `/` name | [`DocumentMeta`](crate::catalog::DocumentMeta) (catalog) |
 //! | `cv/` | kind `/` name `/` version (20 digits) | [`Document`](crate::catalog::Document) |
 //! | `d/` | CloudEvent source (`/` as `~1`) `/` id | deduplication record (ingest) |
-//! | `dx/` | accepted ms (20 digits) `/` source `/` id | its `d/` key (pruning by age) |
+//! | `dy/` | batch ms (20 digits) `/` UUID v7 | the `d/` keys a batch wrote, a JSON array (pruning by age) |
+//! | `dx/` | accepted ms (20 digits) `/` source `/` id | one `d/` key: the age index of older versions, pruned alike |
 //! | `p/` | source (`/` as `~1`) `/` key | a source's checkpoint (cron's last fire, …) |
 //! | `u/` | ms (20 digits) `/` execution id `/` 0 (start) or 1 | [`StatusChange`](crate::StatusChange) (the status feed, when on) |
 //! | `q/` | dead letter id (ms, 20 digits, `-` uuid) | [`DeadLetterRecord`](crate::ingest::DeadLetterRecord) |
@@ -75,17 +75,9 @@ pub(crate) mod keys {
     pub fn running(id: &str) -> String {
         format!("r/{id}")
     }
-    pub fn index(started_ms: i64, id: &str) -> String {
-        format!("i/{}/{id}", num(started_ms.max(0) as u64))
-    }
-    /// The listing prefix for these filters; keys go on with `ms/id`.
-    ///
-    /// Listings without a status read `i/` or `x/`, whose keys never move,
-    /// rather than merging the five status ranges: sled has no snapshot,
-    /// so an execution changing status while the ranges are read can be
-    /// missed by all of them (tried, measured 1.1-1.3x faster starts, and
-    /// dropped for that; see docs/benchmarks.md).
-    pub fn index_prefix(workflow: Option<&str>, status: Option<crate::api::Status>) -> String {
+    /// The listing's name in page tokens: a token from one listing is
+    /// refused by another.
+    pub fn listing_label(workflow: Option<&str>, status: Option<crate::api::Status>) -> String {
         match (workflow, status) {
             (None, None) => "i/".to_string(),
             (None, Some(s)) => format!("s/{s}/"),
@@ -93,10 +85,20 @@ pub(crate) mod keys {
             (Some(w), Some(s)) => format!("y/{w}/{s}/"),
         }
     }
+    /// The stored index prefix of one workflow, with or without a status;
+    /// keys go on with `ms/id`. Both indexes are per workflow: a listing
+    /// across workflows merges them (see `indexes::newest_first`).
+    pub fn index_prefix(workflow: &str, status: Option<crate::api::Status>) -> String {
+        listing_label(Some(workflow), status)
+    }
+    pub const WORKFLOW_INDEX: &str = "x/";
     pub fn index_key(prefix: &str, started_ms: i64, id: &str) -> String {
         format!("{prefix}{}/{id}", num(started_ms.max(0) as u64))
     }
     pub const INDEXES_DONE: &str = "m/indexes";
+    pub const LEGACY_INDEXES_DROPPED: &str = "m/legacy-indexes-dropped";
+    /// The prefixes of the listing indexes older versions also kept.
+    pub const LEGACY_INDEXES: [&str; 2] = ["i/", "s/"];
     pub fn document(kind: &str, name: &str) -> String {
         format!("c/{kind}/{name}")
     }
@@ -115,9 +117,19 @@ pub(crate) mod keys {
     pub fn dedupe(source: &str, id: &str) -> String {
         format!("d/{}/{id}", escape(source))
     }
-    pub fn dedupe_index(at_ms: i64, source: &str, id: &str) -> String {
-        format!("dx/{}/{}/{id}", num(at_ms.max(0) as u64), escape(source))
+    /// The age index of the deduplication records one batch wrote: one
+    /// key per batch, not per event (a key is a sled insert, and the
+    /// writer's inserts are its main cost).
+    pub fn dedupe_batch(at_ms: i64) -> String {
+        format!(
+            "{DEDUPE_BATCHES}{}/{}",
+            num(at_ms.max(0) as u64),
+            uuid::Uuid::now_v7()
+        )
     }
+    pub const DEDUPE_BATCHES: &str = "dy/";
+    /// The age index of older versions: one key per record, `ms/source/id`.
+    pub const DEDUPE_LEGACY: &str = "dx/";
     pub fn checkpoint(source: &str, key: &str) -> String {
         format!("p/{}/{key}", escape(source))
     }

@@ -199,7 +199,6 @@ impl Machine<'_> {
         self.tx.mark_new(keys::running(&idk));
         self.tx.mark_new(keys::frame(&idk, 0));
         self.tx.put(keys::running(&idk), &true)?;
-        self.tx.put(keys::index(started_ms, &idk), &name)?;
         let started = self.event(
             &idk,
             0,

@@ -33,6 +33,18 @@ pub(crate) struct DedupeRecord {
     pub execution_ids: Vec<String>,
 }
 
+/// Most `d/` keys in one `dy/` entry (a few tens of KB of JSON).
+pub(crate) const DEDUPE_INDEX_CHUNK: usize = 1000;
+
+/// An age index entry: the `d/` keys of one batch (`dy/`), or of one
+/// record (`dx/`, older versions).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DedupeIndex {
+    Batch(Vec<String>),
+    One(String),
+}
+
 /// The event's CloudEvent `source` and `id`, both required non-empty strings.
 fn identity(event: &Value) -> Result<(&str, &str), String> {
     let Value::Object(map) = event else {
@@ -179,14 +191,16 @@ impl Machine<'_> {
         execution_ids: Vec<String>,
     ) -> Result<(), EngineError> {
         let dkey = keys::dedupe(source, id);
-        self.tx.put(keys::dedupe_index(now_ms, source, id), &dkey)?;
         self.tx.put(
-            dkey,
+            dkey.clone(),
             &DedupeRecord {
                 at_ms: now_ms,
                 execution_ids,
             },
-        )
+        )?;
+        // Indexed by age once per batch, in `finish`.
+        self.remembered.push(dkey);
+        Ok(())
     }
 
     /// Store the event in the dead-letter inbox; a redelivery of it (same
@@ -250,8 +264,19 @@ impl Machine<'_> {
         Ok(n)
     }
 
+    /// Index by age the deduplication records this batch wrote: one key
+    /// per [`DEDUPE_INDEX_CHUNK`] records.
+    pub(super) fn index_remembered(&mut self) -> Result<(), EngineError> {
+        let dkeys = std::mem::take(&mut self.remembered);
+        for chunk in dkeys.chunks(DEDUPE_INDEX_CHUNK) {
+            self.tx
+                .put(keys::dedupe_batch(self.now.timestamp_millis()), &chunk)?;
+        }
+        Ok(())
+    }
+
     /// Drop deduplication records accepted before `before_ms`, given their
-    /// index keys (found by the sweeper); a record refreshed since stays.
+    /// age index keys (found by the sweeper); a record refreshed since stays.
     pub fn prune_dedupe(
         &mut self,
         index_keys: &[String],
@@ -259,7 +284,12 @@ impl Machine<'_> {
     ) -> Result<usize, EngineError> {
         let mut n = 0;
         for ik in index_keys {
-            if let Some(dkey) = self.tx.get::<String>(ik)? {
+            let dkeys = match self.tx.get::<DedupeIndex>(ik)? {
+                Some(DedupeIndex::Batch(keys)) => keys,
+                Some(DedupeIndex::One(key)) => vec![key],
+                None => Vec::new(),
+            };
+            for dkey in dkeys {
                 if let Some(rec) = self.tx.get::<DedupeRecord>(&dkey)? {
                     if rec.at_ms < before_ms {
                         self.tx.remove(dkey);

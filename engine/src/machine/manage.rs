@@ -134,7 +134,6 @@ impl Machine<'_> {
         if self.tx.get::<String>(&name_key)?.as_deref() == Some(id) {
             self.tx.remove(name_key);
         }
-        self.tx.remove(keys::index(rec.started_ms, id));
         let committed = self.committed_status.get(id).copied();
         crate::indexes::remove(&mut self.tx, &rec, committed);
         self.tx.remove(keys::execution(id));

@@ -25,6 +25,7 @@ use sluice_dsl::{Random, StateMachine};
 
 pub(crate) use advance::dispatch_action;
 pub(crate) use commands::CallbackOutcome;
+pub(crate) use ingest::DEDUPE_INDEX_CHUNK;
 
 /// A side effect to perform after the batch is durable.
 #[derive(Debug)]
@@ -101,6 +102,10 @@ pub(crate) struct Machine<'a> {
     /// (`None`: not cached before), for rollback.
     saved: HashMap<String, Option<ExecutionRecord>>,
     actions_at_savepoint: usize,
+    /// Deduplication records written in this batch (`d/` keys), indexed
+    /// by age in `finish`; as many as were kept at the savepoint.
+    remembered: Vec<String>,
+    remembered_at_savepoint: usize,
     /// Frames to advance: (execution, frame).
     queue: Vec<(String, u64)>,
     /// Status of each execution loaded from the store, as committed (the
@@ -126,6 +131,8 @@ impl<'a> Machine<'a> {
             executions: HashMap::new(),
             saved: HashMap::new(),
             actions_at_savepoint: 0,
+            remembered: Vec::new(),
+            remembered_at_savepoint: 0,
             queue: Vec::new(),
             committed_status: HashMap::new(),
             status_feed: false,
@@ -137,6 +144,7 @@ impl<'a> Machine<'a> {
         self.tx.savepoint();
         self.saved.clear();
         self.actions_at_savepoint = self.actions.len();
+        self.remembered_at_savepoint = self.remembered.len();
     }
 
     /// The current command failed: undo everything it did.
@@ -149,12 +157,14 @@ impl<'a> Machine<'a> {
             };
         }
         self.actions.truncate(self.actions_at_savepoint);
+        self.remembered.truncate(self.remembered_at_savepoint);
         self.queue.clear();
     }
 
     /// Write the touched execution records into the overlay; the caller
     /// then commits `tx` and flushes.
     pub fn finish(mut self) -> Result<(Tx<'a>, Vec<Action>), EngineError> {
+        self.index_remembered()?;
         for (id, rec) in std::mem::take(&mut self.executions) {
             let before = self.committed_status.get(&id).copied();
             crate::indexes::update(&mut self.tx, &rec, before)?;
