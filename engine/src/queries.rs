@@ -53,8 +53,8 @@ impl Engine {
     }
 
     /// Executions, newest first, read from the listing indexes that match
-    /// the filter (see `indexes.rs`): a page costs a seek per workflow and
-    /// `limit` record reads, whatever the store holds. `next_token` is the
+    /// the filter (see `indexes.rs`): a page costs `limit` record reads, and
+    /// without a workflow two seeks per workflow, whatever the store holds. `next_token` is the
     /// listing's label and the index suffix to continue below.
     pub fn list_executions(&self, filter: &ListFilter) -> Result<ExecutionPage, EngineError> {
         let limit = filter.limit.unwrap_or(100);

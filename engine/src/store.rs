@@ -15,8 +15,8 @@
 //! | `r/` | execution id | running marker (recovery) |
 //! | `x/` | workflow `/` start ms `/` execution id | listing index by workflow |
 //! | `y/` | workflow `/` status `/` start ms `/` execution id | by workflow and status |
-//! | `i/`, `s/` | start ms `/` id; status `/` start ms `/` id | listing indexes of older versions, dropped in the background ([`crate::indexes::drop_legacy`]) |
-//! | `m/` | name | store metadata (`m/indexes`: the `x/ y/` indexes are complete; `m/legacy-indexes-dropped`) |
+//! | `i/`, `s/` | start ms `/` id; status `/` start ms `/` id | listing indexes of older versions, dropped in the background at each start (`Engine::drop_legacy_indexes`) |
+//! | `m/` | name | store metadata (`m/indexes`: the `x/ y/` indexes are complete) |
 //! | `c/` | kind `/` name | [`DocumentMeta`](crate::catalog::DocumentMeta) (catalog) |
 //! | `cv/` | kind `/` name `/` version (20 digits) | [`Document`](crate::catalog::Document) |
 //! | `d/` | CloudEvent source (`/` as `~1`) `/` id | deduplication record (ingest) |
@@ -96,7 +96,6 @@ pub(crate) mod keys {
         format!("{prefix}{}/{id}", num(started_ms.max(0) as u64))
     }
     pub const INDEXES_DONE: &str = "m/indexes";
-    pub const LEGACY_INDEXES_DROPPED: &str = "m/legacy-indexes-dropped";
     /// The prefixes of the listing indexes older versions also kept.
     pub const LEGACY_INDEXES: [&str; 2] = ["i/", "s/"];
     pub fn document(kind: &str, name: &str) -> String {
