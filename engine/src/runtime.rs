@@ -204,6 +204,13 @@ struct Inner {
     dedupe_window_ms: i64,
 }
 
+/// A batch applied to sled and waiting for its flush.
+struct Applied {
+    replies: Vec<Deferred>,
+    actions: Vec<Action>,
+    changed: Option<std::collections::BTreeSet<String>>,
+}
+
 /// A handle to the engine; cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
@@ -600,7 +607,25 @@ impl Engine {
         Ok(resumed)
     }
 
+    /// The single writer: applies each batch of commands to sled, then
+    /// hands it to the flusher and goes on with the next batch while the
+    /// flusher waits for the disk. sled shows applied writes to readers
+    /// before they are flushed either way; what waits for durability are
+    /// the replies and the side effects (tasks, timers, waiters), and the
+    /// flusher releases them in batch order, each after its batch's flush.
     fn writer_loop(self, mut rx: mpsc::Receiver<Command>, config: EngineConfig) {
+        // One batch flushing and one waiting: the writer is at most two
+        // batches ahead of the disk.
+        let (applied, to_flush) = std::sync::mpsc::sync_channel::<Applied>(1);
+        let flusher = self.clone();
+        let flusher_config = config.clone();
+        let flusher = std::thread::Builder::new()
+            .name("sluice-flusher".into())
+            .spawn(move || flusher.flusher_loop(to_flush, flusher_config));
+        if let Err(e) = flusher {
+            tracing::error!(error = %e, "cannot start the flusher thread; the engine stops");
+            return;
+        }
         let mut definitions = Definitions::default();
         while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
@@ -623,21 +648,46 @@ impl Engine {
                     .has_subscribers()
                     .then(|| tx.written_executions());
                 tx.commit()?;
-                self.make_durable(&config)?;
                 Ok((actions, changed))
             });
             match outcome {
                 Ok((actions, changed)) => {
-                    replies.into_iter().for_each(|r| r(None));
-                    if let Some(changed) = changed {
-                        self.inner.watch.publish(&self.inner.tree, changed);
+                    let batch = Applied {
+                        replies,
+                        actions,
+                        changed,
+                    };
+                    if applied.send(batch).is_err() {
+                        tracing::error!("the flusher stopped; the engine stops");
+                        return;
                     }
-                    self.perform(actions);
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "a batch could not be stored; its commands failed");
                     definitions.forget_triggers();
                     replies.into_iter().for_each(|r| r(Some(&e)));
+                }
+            }
+        }
+    }
+
+    /// Makes each applied batch durable, then answers its callers and
+    /// performs its side effects. A flush makes every write before it
+    /// durable, so a batch applied while the previous one was flushing is
+    /// covered by its own flush.
+    fn flusher_loop(self, batches: std::sync::mpsc::Receiver<Applied>, config: EngineConfig) {
+        for batch in batches {
+            match self.make_durable(&config) {
+                Ok(()) => {
+                    batch.replies.into_iter().for_each(|r| r(None));
+                    if let Some(changed) = batch.changed {
+                        self.inner.watch.publish(&self.inner.tree, changed);
+                    }
+                    self.perform(batch.actions);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "a batch could not be flushed; its commands failed");
+                    batch.replies.into_iter().for_each(|r| r(Some(&e)));
                 }
             }
         }

@@ -42,8 +42,9 @@ pub(crate) fn num(n: u64) -> String {
 
 pub(crate) mod keys {
     use super::num;
+    pub const WORKFLOWS: &str = "w/";
     pub fn workflow(name: &str) -> String {
-        format!("w/{name}")
+        format!("{WORKFLOWS}{name}")
     }
     pub fn version(name: &str, v: u64) -> String {
         format!("v/{name}/{}", num(v))
@@ -161,6 +162,9 @@ pub(crate) struct Tx<'t> {
     pending: BTreeMap<String, Option<Vec<u8>>>,
     /// Keys known not to be in the tree (see [`Tx::mark_new`]).
     new_keys: HashSet<String>,
+    /// Bumped by every staged change to a workflow record (`w/`) and by
+    /// every rollback: what was read from `w/` before may be stale.
+    workflow_writes: u64,
 }
 
 impl<'t> Tx<'t> {
@@ -170,6 +174,7 @@ impl<'t> Tx<'t> {
             writes: BTreeMap::new(),
             pending: BTreeMap::new(),
             new_keys: HashSet::new(),
+            workflow_writes: 0,
         }
     }
 
@@ -186,12 +191,25 @@ impl<'t> Tx<'t> {
     }
 
     pub fn put<T: Serialize>(&mut self, key: String, value: &T) -> Result<(), EngineError> {
+        self.note_write(&key);
         self.pending.insert(key, Some(serde_json::to_vec(value)?));
         Ok(())
     }
 
     pub fn remove(&mut self, key: String) {
+        self.note_write(&key);
         self.pending.insert(key, None);
+    }
+
+    fn note_write(&mut self, key: &str) {
+        if key.starts_with(keys::WORKFLOWS) {
+            self.workflow_writes += 1;
+        }
+    }
+
+    /// Changes when a workflow record may have changed (see `workflow_writes`).
+    pub fn workflow_writes(&self) -> u64 {
+        self.workflow_writes
     }
 
     /// `key` is not in the tree (it is derived from an id made in this
@@ -210,6 +228,7 @@ impl<'t> Tx<'t> {
     /// Drop the current command's writes.
     pub fn rollback(&mut self) {
         self.pending.clear();
+        self.workflow_writes += 1;
     }
 
     /// Keys under `prefix`, as staged (tree keys not yet removed, plus new ones).
@@ -280,7 +299,7 @@ struct OpenRun {
     key: String,
     prefix: usize,
     last: u64,
-    /// The events so far: one JSON object, or `[a,b,…` once two.
+    /// `[` and the events so far, joined by `,`.
     buf: Vec<u8>,
     count: usize,
 }
@@ -295,9 +314,6 @@ impl HistoryRun {
         let prefix = key.len() - 20;
         if let Some(run) = &mut self.open {
             if run.prefix == prefix && run.key[..prefix] == key[..prefix] && id == run.last + 1 {
-                if run.count == 1 {
-                    run.buf.insert(0, b'[');
-                }
                 run.buf.push(b',');
                 run.buf.extend_from_slice(&bytes);
                 run.last = id;
@@ -306,11 +322,15 @@ impl HistoryRun {
             }
         }
         self.close(batch);
+        // Room for a few events: a transition usually writes two to four.
+        let mut buf = Vec::with_capacity(4 * bytes.len() + 8);
+        buf.push(b'[');
+        buf.extend_from_slice(&bytes);
         self.open = Some(OpenRun {
             key,
             prefix,
             last: id,
-            buf: bytes,
+            buf,
             count: 1,
         });
     }
@@ -320,8 +340,11 @@ impl HistoryRun {
         if let Some(mut run) = self.open.take() {
             if run.count > 1 {
                 run.buf.push(b']');
+                batch.insert(run.key.as_bytes(), run.buf);
+            } else {
+                // One event is stored as itself, not as an array.
+                batch.insert(run.key.as_bytes(), &run.buf[1..]);
             }
-            batch.insert(run.key.as_bytes(), run.buf);
         }
     }
 }

@@ -2,7 +2,8 @@
 //! stop, callback, redrive.
 
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::{now_string, resolve, state_type, Machine};
 use crate::api::{Execution, StartRequest, Status, WorkflowVersion};
@@ -93,13 +94,36 @@ impl Machine<'_> {
         })
     }
 
+    /// A workflow's record, read once per batch while no command changes
+    /// workflow records (every trigger-started execution resolves its
+    /// workflow; reading and parsing the record each time cost 3% of the
+    /// writer).
+    fn cached_workflow_meta(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<Arc<WorkflowMeta>>, EngineError> {
+        let writes = self.tx.workflow_writes();
+        if self.workflow_metas.0 != writes {
+            self.workflow_metas = (writes, HashMap::new());
+        }
+        if let Some(meta) = self.workflow_metas.1.get(name) {
+            return Ok(Some(meta.clone()));
+        }
+        let Some(meta) = self.tx.get::<WorkflowMeta>(&keys::workflow(name))? else {
+            return Ok(None);
+        };
+        let meta = Arc::new(meta);
+        self.workflow_metas.1.insert(name.to_string(), meta.clone());
+        Ok(Some(meta))
+    }
+
     /// `workflow` is `NAME`, `NAME:VERSION` or `NAME:ALIAS`.
     fn resolve_version(&mut self, workflow: &str) -> Result<(String, u64), EngineError> {
         let (name, qualifier) = match workflow.split_once(':') {
             Some((n, q)) => (n, Some(q)),
             None => (workflow, None),
         };
-        let meta: WorkflowMeta = self.tx.get(&keys::workflow(name))?.ok_or_else(|| {
+        let meta = self.cached_workflow_meta(name)?.ok_or_else(|| {
             EngineError::NotFound(format!("no workflow named '{name}'; deploy it first"))
         })?;
         let version = match qualifier {
@@ -573,5 +597,45 @@ impl Machine<'_> {
         }
         self.drain()?;
         Ok(self.execution(execution)?.execution.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Definitions, Limits, Machine};
+    use crate::api::StartRequest;
+    use serde_json::json;
+
+    fn pass(result: &str) -> serde_json::Value {
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": result, "End": true}}})
+    }
+
+    #[test]
+    fn a_start_sees_a_deploy_earlier_in_its_batch_and_not_one_rolled_back() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        let (mut defs, limits) = (Definitions::default(), Limits::default());
+        let mut m = Machine::new(&tree, &mut defs, &limits);
+        let start = |m: &mut Machine| {
+            let req = StartRequest {
+                input: json!({}),
+                name: None,
+            };
+            let (e, _) = m.start("w", req).unwrap();
+            m.savepoint();
+            e.version
+        };
+        m.deploy("w", pass("one")).unwrap();
+        m.savepoint();
+        assert_eq!(start(&mut m), 1);
+        // Read (and kept) above; a deploy in the same batch replaces it.
+        m.deploy("w", pass("two")).unwrap();
+        m.savepoint();
+        assert_eq!(start(&mut m), 2);
+        // A deploy that is rolled back leaves version 2 the latest.
+        m.deploy("w", pass("three")).unwrap();
+        assert_eq!(m.resolve_version("w").unwrap().1, 3);
+        m.rollback();
+        assert_eq!(start(&mut m), 2);
     }
 }

@@ -113,6 +113,9 @@ pub(crate) struct Machine<'a> {
     committed_status: HashMap<String, crate::api::Status>,
     /// Write status changes to the status feed (`u/`).
     pub status_feed: bool,
+    /// Workflow records read in this batch, valid while
+    /// [`Tx::workflow_writes`] is the number kept with them.
+    workflow_metas: (u64, HashMap<String, Arc<crate::records::WorkflowMeta>>),
 }
 
 pub(crate) fn now_string(t: DateTime<Utc>) -> String {
@@ -136,6 +139,7 @@ impl<'a> Machine<'a> {
             queue: Vec::new(),
             committed_status: HashMap::new(),
             status_feed: false,
+            workflow_metas: (0, HashMap::new()),
         }
     }
 
