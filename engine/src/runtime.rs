@@ -4,7 +4,7 @@
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, Notify};
@@ -202,13 +202,20 @@ struct Inner {
     documents: broadcast::Sender<DocumentChange>,
     events: Arc<EventCounters>,
     dedupe_window_ms: i64,
+    /// The number of the last batch applied to sled, and of the last one
+    /// flushed (readers of the tree may see applied, not yet durable
+    /// writes; see [`Engine::durable_barrier`]).
+    applied: AtomicU64,
+    durable: tokio::sync::watch::Sender<u64>,
 }
 
 /// A batch applied to sled and waiting for its flush.
 struct Applied {
+    /// Applied batches are numbered from 1 (see [`Engine::durable_barrier`]).
+    seq: u64,
     replies: Vec<Deferred>,
     actions: Vec<Action>,
-    changed: Option<std::collections::BTreeSet<String>>,
+    updates: Vec<crate::ExecutionUpdate>,
 }
 
 /// A handle to the engine; cheap to clone.
@@ -255,6 +262,8 @@ impl Engine {
             documents: broadcast::channel(1024).0,
             events: Arc::default(),
             dedupe_window_ms: config.dedupe_window.as_millis().min(i64::MAX as u128) as i64,
+            applied: AtomicU64::new(0),
+            durable: tokio::sync::watch::Sender::new(0),
         });
         let engine = Engine { inner };
         let writer = engine.clone();
@@ -557,10 +566,15 @@ impl Engine {
             .push(tx);
         let current = self.execution(id)?;
         if current.status.is_terminal() {
+            self.durable_barrier().await?;
             return Ok(current);
         }
         let _ = tokio::time::timeout(timeout, rx).await;
-        self.execution(id)
+        let current = self.execution(id)?;
+        if current.status.is_terminal() {
+            self.durable_barrier().await?;
+        }
+        Ok(current)
     }
 
     /// Resume every RUNNING execution: re-dispatch tasks that were
@@ -614,8 +628,8 @@ impl Engine {
     /// the replies and the side effects (tasks, timers, waiters), and the
     /// flusher releases them in batch order, each after its batch's flush.
     fn writer_loop(self, mut rx: mpsc::Receiver<Command>, config: EngineConfig) {
-        // One batch flushing and one waiting: the writer is at most two
-        // batches ahead of the disk.
+        // One batch flushing, one waiting in the channel and one the writer
+        // is handing over: at most three batches ahead of the disk.
         let (applied, to_flush) = std::sync::mpsc::sync_channel::<Applied>(1);
         let flusher = self.clone();
         let flusher_config = config.clone();
@@ -627,6 +641,7 @@ impl Engine {
             return;
         }
         let mut definitions = Definitions::default();
+        let mut seq = 0u64;
         while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
             while batch.len() < config.max_batch {
@@ -641,6 +656,10 @@ impl Engine {
             for cmd in batch {
                 apply(&mut machine, cmd, &mut replies);
             }
+            // Numbered before the batch becomes visible, so a reader that
+            // saw it waits for its flush (see `durable_barrier`).
+            seq += 1;
+            self.inner.applied.store(seq, Ordering::Release);
             let outcome = machine.finish().and_then(|(tx, actions)| {
                 let changed = self
                     .inner
@@ -648,25 +667,35 @@ impl Engine {
                     .has_subscribers()
                     .then(|| tx.written_executions());
                 tx.commit()?;
-                Ok((actions, changed))
+                // Read now, while the tree holds exactly this batch.
+                let updates = changed
+                    .map(|ids| crate::watch::Watch::updates(&self.inner.tree, ids))
+                    .unwrap_or_default();
+                Ok((actions, updates))
             });
-            match outcome {
-                Ok((actions, changed)) => {
-                    let batch = Applied {
-                        replies,
-                        actions,
-                        changed,
-                    };
-                    if applied.send(batch).is_err() {
-                        tracing::error!("the flusher stopped; the engine stops");
-                        return;
-                    }
-                }
+            let batch = match outcome {
+                Ok((actions, updates)) => Applied {
+                    seq,
+                    replies,
+                    actions,
+                    updates,
+                },
                 Err(e) => {
                     tracing::error!(error = %e, "a batch could not be stored; its commands failed");
                     definitions.forget_triggers();
                     replies.into_iter().for_each(|r| r(Some(&e)));
+                    // Still through the flusher, so its number is passed.
+                    Applied {
+                        seq,
+                        replies: Vec::new(),
+                        actions: Vec::new(),
+                        updates: Vec::new(),
+                    }
                 }
+            };
+            if applied.send(batch).is_err() {
+                tracing::error!("the flusher stopped; the engine stops");
+                return;
             }
         }
     }
@@ -675,22 +704,44 @@ impl Engine {
     /// performs its side effects. A flush makes every write before it
     /// durable, so a batch applied while the previous one was flushing is
     /// covered by its own flush.
+    ///
+    /// A failed flush stops the engine: the batch's writes are in the
+    /// tree, so a later flush could still make durable what its callers
+    /// were told failed. Every batch not yet flushed fails; a restart
+    /// recovers from what is on disk.
     fn flusher_loop(self, batches: std::sync::mpsc::Receiver<Applied>, config: EngineConfig) {
-        for batch in batches {
+        while let Ok(batch) = batches.recv() {
             match self.make_durable(&config) {
                 Ok(()) => {
+                    self.inner.durable.send_replace(batch.seq);
                     batch.replies.into_iter().for_each(|r| r(None));
-                    if let Some(changed) = batch.changed {
-                        self.inner.watch.publish(&self.inner.tree, changed);
-                    }
+                    self.inner.watch.publish(batch.updates);
                     self.perform(batch.actions);
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "a batch could not be flushed; its commands failed");
+                    tracing::error!(error = %e, "the store could not be flushed; the engine stops (restart it to recover from what is on disk)");
                     batch.replies.into_iter().for_each(|r| r(Some(&e)));
+                    while let Ok(b) = batches.try_recv() {
+                        b.replies.into_iter().for_each(|r| r(Some(&e)));
+                    }
+                    return;
                 }
             }
         }
+    }
+
+    /// Waits until everything applied so far is durable. The tree shows
+    /// applied writes before the flusher has flushed them, so a reader
+    /// that passes on what it read (a status feed publishing to a broker,
+    /// `wait` returning a final status) calls this after reading.
+    pub async fn durable_barrier(&self) -> Result<(), EngineError> {
+        let target = self.inner.applied.load(Ordering::Acquire);
+        let mut durable = self.inner.durable.subscribe();
+        durable
+            .wait_for(|d| *d >= target)
+            .await
+            .map(|_| ())
+            .map_err(|_| EngineError::ShuttingDown)
     }
 
     fn make_durable(&self, config: &EngineConfig) -> Result<(), EngineError> {
@@ -841,7 +892,12 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
             }
             Err(e) => {
                 machine.rollback();
-                let _ = reply.send(Err(e));
+                // Also after the flush: the error may come from an earlier
+                // batch's writes (a task token already used, a name taken)
+                // that are applied but not durable yet.
+                replies.push(Box::new(move |_| {
+                    let _ = reply.send(Err(e));
+                }));
             }
         }
     }

@@ -54,8 +54,9 @@ pub(crate) fn record(
 }
 
 impl Engine {
-    /// The oldest unacknowledged status changes, at most `limit`.
-    pub fn status_changes(&self, limit: usize) -> Result<Vec<StatusChange>, EngineError> {
+    /// The oldest unacknowledged status changes, at most `limit`, once
+    /// they are durable (so none is published that a crash could undo).
+    pub async fn status_changes(&self, limit: usize) -> Result<Vec<StatusChange>, EngineError> {
         let mut out = Vec::new();
         for item in self.tree().scan_prefix(keys::STATUS_FEED).take(limit) {
             let (k, v) = item?;
@@ -63,6 +64,7 @@ impl Engine {
             change.key = String::from_utf8_lossy(&k).into_owned();
             out.push(change);
         }
+        self.durable_barrier().await?;
         Ok(out)
     }
 

@@ -1,6 +1,8 @@
 //! Change notifications for live views: after each batch is durable the
-//! writer publishes one [`ExecutionUpdate`] per execution the batch changed
-//! (status, history), on a tokio broadcast channel. Subscribers that fall
+//! flusher publishes one [`ExecutionUpdate`] per execution the batch changed
+//! (status, history), on a tokio broadcast channel. The updates are read
+//! by the writer right after it applied the batch, so they show that
+//! batch's state, not a later one's that is not durable yet. Subscribers that fall
 //! behind get `RecvError::Lagged` and should re-read what they show.
 
 use serde::Serialize;
@@ -47,15 +49,16 @@ impl Watch {
         self.tx.receiver_count() > 0
     }
 
-    /// Publish the committed state of these executions.
-    pub fn publish(&self, tree: &sled::Tree, executions: BTreeSet<String>) {
+    /// The state of these executions as the tree holds it now (call it
+    /// right after applying the batch that changed them).
+    pub fn updates(tree: &sled::Tree, executions: BTreeSet<String>) -> Vec<ExecutionUpdate> {
+        let mut out = Vec::with_capacity(executions.len());
         for id in executions {
             let Ok(Some(rec)) = get::<ExecutionRecord>(tree, &keys::execution(&id)) else {
                 continue;
             };
             let e = rec.execution;
-            // An error only means every subscriber left meanwhile.
-            let _ = self.tx.send(ExecutionUpdate {
+            out.push(ExecutionUpdate {
                 execution_id: id,
                 workflow: e.workflow,
                 version: e.version,
@@ -64,6 +67,15 @@ impl Watch {
                 stopped_at: e.stopped_at,
                 last_event: rec.last_event,
             });
+        }
+        out
+    }
+
+    /// Publish updates (once their batch is durable).
+    pub fn publish(&self, updates: Vec<ExecutionUpdate>) {
+        for u in updates {
+            // An error only means every subscriber left meanwhile.
+            let _ = self.tx.send(u);
         }
     }
 }

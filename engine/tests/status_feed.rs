@@ -25,9 +25,10 @@ fn start(input: Value) -> StartRequest {
     StartRequest { input, name: None }
 }
 
-fn statuses(engine: &Engine, id: &str) -> Vec<(Status, Option<Status>)> {
+async fn statuses(engine: &Engine, id: &str) -> Vec<(Status, Option<Status>)> {
     engine
         .status_changes(100)
+        .await
         .unwrap()
         .into_iter()
         .filter(|c| c.execution_id == id)
@@ -55,7 +56,7 @@ async fn every_status_change_is_in_the_feed_until_acknowledged() {
         .unwrap();
     // Started and finished in one batch: both changes are recorded.
     assert_eq!(
-        statuses(&engine, &quick),
+        statuses(&engine, &quick).await,
         [
             (Status::Running, None),
             (Status::Succeeded, Some(Status::Running))
@@ -66,7 +67,7 @@ async fn every_status_change_is_in_the_feed_until_acknowledged() {
     let slow = slow.execution_id.to_string();
     engine.stop(&slow, None, None).await.unwrap();
     assert_eq!(
-        statuses(&engine, &slow),
+        statuses(&engine, &slow).await,
         [
             (Status::Running, None),
             (Status::Aborted, Some(Status::Running))
@@ -79,7 +80,7 @@ async fn every_status_change_is_in_the_feed_until_acknowledged() {
         .wait(&failing, std::time::Duration::from_secs(10))
         .await
         .unwrap();
-    let changes = engine.status_changes(100).unwrap();
+    let changes = engine.status_changes(100).await.unwrap();
     assert_eq!(changes.len(), 6);
     let last = changes.last().unwrap();
     assert_eq!(
@@ -94,7 +95,7 @@ async fn every_status_change_is_in_the_feed_until_acknowledged() {
     // Acknowledge the first three; the rest stay, in order.
     let keys = changes[..3].iter().map(|c| c.key.clone()).collect();
     engine.ack_status_changes(keys).await.unwrap();
-    let rest = engine.status_changes(100).unwrap();
+    let rest = engine.status_changes(100).await.unwrap();
     assert_eq!(rest, changes[3..].to_vec());
     assert!(engine
         .ack_status_changes(vec!["e/not-a-feed-key".into()])
@@ -116,5 +117,5 @@ async fn without_the_feed_nothing_is_recorded() {
         )
         .await
         .unwrap();
-    assert!(engine.status_changes(100).unwrap().is_empty());
+    assert!(engine.status_changes(100).await.unwrap().is_empty());
 }

@@ -147,7 +147,7 @@ async fn publish_page(
     destinations: &[Destination],
 ) -> Result<usize, String> {
     let storage = |e: EngineError| format!("the status feed: {e}");
-    let changes = engine.status_changes(PAGE).map_err(storage)?;
+    let changes = engine.status_changes(PAGE).await.map_err(storage)?;
     if changes.is_empty() {
         return Ok(0);
     }
