@@ -212,6 +212,8 @@ struct Inner {
     /// writes; see [`Engine::durable_barrier`]).
     applied: AtomicU64,
     durable: tokio::sync::watch::Sender<u64>,
+    /// Set when a flush failed and the engine stopped.
+    stopped: AtomicBool,
 }
 
 /// A batch applied to sled and waiting for its flush.
@@ -269,6 +271,7 @@ impl Engine {
             dedupe_window_ms: config.dedupe_window.as_millis().min(i64::MAX as u128) as i64,
             applied: AtomicU64::new(0),
             durable: tokio::sync::watch::Sender::new(0),
+            stopped: AtomicBool::new(false),
         });
         let engine = Engine { inner };
         let writer = engine.clone();
@@ -729,6 +732,9 @@ impl Engine {
                     while let Ok(b) = batches.try_recv() {
                         b.replies.into_iter().for_each(|r| r(Some(&e)));
                     }
+                    // Wake every barrier; they see `stopped` and fail.
+                    self.inner.stopped.store(true, Ordering::Release);
+                    self.inner.durable.send_replace(u64::MAX);
                     return;
                 }
             }
@@ -742,11 +748,11 @@ impl Engine {
     pub async fn durable_barrier(&self) -> Result<(), EngineError> {
         let target = self.inner.applied.load(Ordering::Acquire);
         let mut durable = self.inner.durable.subscribe();
-        durable
-            .wait_for(|d| *d >= target)
-            .await
-            .map(|_| ())
-            .map_err(|_| EngineError::ShuttingDown)
+        let reached = durable.wait_for(|d| *d >= target).await.is_ok();
+        if !reached || self.inner.stopped.load(Ordering::Acquire) {
+            return Err(EngineError::ShuttingDown);
+        }
+        Ok(())
     }
 
     fn make_durable(&self, config: &EngineConfig) -> Result<(), EngineError> {
