@@ -214,6 +214,7 @@ mod tests {
     use crate::api::Execution;
     use crate::ids::ExecutionId;
     use crate::store::get;
+    use crate::test_support::NoTasks;
     use serde_json::Value;
 
     fn record(workflow: &str, status: Status, started_ms: i64) -> ExecutionRecord {
@@ -377,15 +378,6 @@ mod tests {
             merged(&tree, None, None, "", "~"),
             [1, 3, 5, 2, 0, 4].map(suffix)
         );
-    }
-
-    struct NoTasks;
-
-    #[async_trait::async_trait]
-    impl crate::Executor for NoTasks {
-        async fn invoke(&self, _task: crate::TaskInvocation) -> Result<Value, crate::TaskError> {
-            Err(crate::TaskError::new("States.TaskFailed", "no tasks here"))
-        }
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -283,18 +283,10 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Durability, EngineConfig, Executor, TaskError, TaskInvocation};
+    use crate::test_support::NoTasks;
+    use crate::{Durability, EngineConfig};
     use serde_json::json;
     use std::sync::Arc;
-
-    struct NoTasks;
-
-    #[async_trait::async_trait]
-    impl Executor for NoTasks {
-        async fn invoke(&self, _task: TaskInvocation) -> Result<Value, TaskError> {
-            Err(TaskError::new("States.TaskFailed", "no tasks here"))
-        }
-    }
 
     fn open(dir: &std::path::Path, window: Duration) -> Engine {
         let mut config = EngineConfig::new(dir);

@@ -45,6 +45,8 @@ mod runtime;
 pub use queries::MAX_PAGE;
 pub use runtime::{Durability, Engine, EngineConfig, DEFAULT_CACHE_BYTES};
 mod status_feed;
+#[cfg(test)]
+mod test_support;
 pub use status_feed::StatusChange;
 mod watch;
 pub use watch::ExecutionUpdate;

@@ -1137,18 +1137,10 @@ fn announce(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{StartRequest, TaskError, TaskInvocation};
+    use crate::test_support::NoTasks;
+    use crate::StartRequest;
     use serde_json::json;
     use std::time::Instant;
-
-    struct NoTasks;
-
-    #[async_trait::async_trait]
-    impl Executor for NoTasks {
-        async fn invoke(&self, _task: TaskInvocation) -> Result<Value, TaskError> {
-            Err(TaskError::new("States.TaskFailed", "no tasks here"))
-        }
-    }
 
     fn start(name: &str, input: Value) -> StartRequest {
         StartRequest {
