@@ -14,6 +14,8 @@ use serde_json::Value;
 use std::fmt;
 use std::sync::Arc;
 
+pub mod format;
+
 use crate::Random;
 
 /// A JSONata error, with the code jsonata-js uses (`S0201`, `T2001`, `D3001`, …).
