@@ -14,14 +14,32 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 use crate::error::StatesError;
+use crate::vars::{self, Variables};
 
 /// Which document a path reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Root {
     /// `$` — the effective input of the state.
     Input,
     /// `$$` — the context object (Execution, State, StateMachine, Map, Task).
     Context,
+    /// `$name` — a workflow variable (`Assign`).
+    Variable(String),
+}
+
+/// What a path reads besides the state input: the context object and the
+/// workflow variables in scope.
+#[derive(Clone, Copy)]
+pub struct Docs<'a> {
+    pub context: &'a Value,
+    pub vars: &'a dyn Variables,
+}
+
+impl<'a> Docs<'a> {
+    /// A context object and no variables.
+    pub fn context(context: &'a Value) -> Docs<'a> {
+        Docs { context, vars: &() }
+    }
 }
 
 /// One step of a reference path.
@@ -64,7 +82,10 @@ impl Path {
         let (root, rest) = if let Some(rest) = text.strip_prefix("$$") {
             (Root::Context, rest)
         } else if let Some(rest) = text.strip_prefix('$') {
-            (Root::Input, rest)
+            match vars::leading_name(rest) {
+                Some(name) => (Root::Variable(name.to_string()), &rest[name.len()..]),
+                None => (Root::Input, rest),
+            }
         } else {
             return Err(format!(
                 "'{text}' is not a JSONPath: a path must start with '$' (the state input) or '$$' (the context object)"
@@ -107,8 +128,23 @@ impl Path {
     pub fn as_str(&self) -> &str {
         &self.text
     }
-    pub fn root(&self) -> Root {
-        self.root
+    pub fn root(&self) -> &Root {
+        &self.root
+    }
+    /// The variable this path reads, if it reads one.
+    pub fn variable(&self) -> Option<&str> {
+        match &self.root {
+            Root::Variable(name) => Some(name),
+            _ => None,
+        }
+    }
+    /// The document this path reads from (`None`: an unknown variable).
+    pub fn document<'a>(&self, input: &'a Value, docs: Docs<'a>) -> Option<&'a Value> {
+        match &self.root {
+            Root::Input => Some(input),
+            Root::Context => Some(docs.context),
+            Root::Variable(name) => docs.vars.get(name),
+        }
     }
     /// True for a definite path that identifies at most one node.
     pub fn is_reference(&self) -> bool {
@@ -127,12 +163,9 @@ impl Path {
     pub fn lookup<'a>(
         &self,
         input: &'a Value,
-        context: &'a Value,
+        docs: Docs<'a>,
     ) -> Option<std::borrow::Cow<'a, Value>> {
-        let doc = match self.root {
-            Root::Input => input,
-            Root::Context => context,
-        };
+        let doc = self.document(input, docs)?;
         match &self.kind {
             Kind::Reference(steps) => walk(doc, steps).map(std::borrow::Cow::Borrowed),
             Kind::Query(q) => {
@@ -146,8 +179,8 @@ impl Path {
 
     /// Select the value, failing with `States.Runtime` when a reference path
     /// finds nothing (the message names the path and the input).
-    pub fn select(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
-        self.select_cow(input, context)
+    pub fn select(&self, input: &Value, docs: Docs<'_>) -> Result<Value, StatesError> {
+        self.select_cow(input, docs)
             .map(std::borrow::Cow::into_owned)
     }
 
@@ -155,22 +188,27 @@ impl Path {
     pub fn select_cow<'a>(
         &self,
         input: &'a Value,
-        context: &'a Value,
+        docs: Docs<'a>,
     ) -> Result<std::borrow::Cow<'a, Value>, StatesError> {
-        match self.lookup(input, context) {
+        match self.lookup(input, docs) {
             Some(v) => Ok(v),
-            None => {
-                let doc = if self.root == Root::Input {
-                    input
-                } else {
-                    context
-                };
-                Err(StatesError::runtime(format!(
-                    "Invalid path '{}': no value at this path in {}",
-                    self.text,
-                    preview(doc)
-                )))
-            }
+            None => Err(StatesError::runtime(self.not_found(input, docs))),
+        }
+    }
+
+    /// Why a lookup found nothing, for error causes.
+    pub fn not_found(&self, input: &Value, docs: Docs<'_>) -> String {
+        match self.document(input, docs) {
+            Some(doc) => format!(
+                "Invalid path '{}': no value at this path in {}",
+                self.text,
+                preview(doc)
+            ),
+            None => format!(
+                "Invalid path '{}': the variable '{}' is not defined in this scope; assign it with 'Assign' in an earlier state",
+                self.text,
+                self.variable().unwrap_or_default()
+            ),
         }
     }
 
@@ -462,7 +500,11 @@ mod tests {
         let p = Path::parse("$.a['b c'][1]").unwrap();
         assert!(p.is_reference());
         let doc = json!({"a": {"b c": [10, 20]}});
-        assert_eq!(p.select(&doc, &json!({})).unwrap(), json!(20));
+        assert_eq!(
+            p.select(&doc, crate::path::Docs::context(&json!({})))
+                .unwrap(),
+            json!(20)
+        );
         let mut t = json!({"x": 1});
         Path::parse("$.r.s").unwrap().set(&mut t, json!(5)).unwrap();
         assert_eq!(t, json!({"x": 1, "r": {"s": 5}}));
@@ -473,15 +515,22 @@ mod tests {
         let p = Path::parse("$.items[?(@.n > 1)].n").unwrap();
         assert!(!p.is_reference());
         let doc = json!({"items": [{"n": 1}, {"n": 2}, {"n": 3}]});
-        assert_eq!(p.select(&doc, &json!({})).unwrap(), json!([2, 3]));
+        assert_eq!(
+            p.select(&doc, crate::path::Docs::context(&json!({})))
+                .unwrap(),
+            json!([2, 3])
+        );
     }
 
     #[test]
     fn context_paths_read_the_context() {
         let p = Path::parse("$$.Execution.Id").unwrap();
         assert_eq!(
-            p.select(&json!({}), &json!({"Execution": {"Id": "e1"}}))
-                .unwrap(),
+            p.select(
+                &json!({}),
+                Docs::context(&json!({"Execution": {"Id": "e1"}}))
+            )
+            .unwrap(),
             json!("e1")
         );
     }
@@ -490,7 +539,7 @@ mod tests {
     fn missing_reference_is_runtime_error() {
         let e = Path::parse("$.nope")
             .unwrap()
-            .select(&json!({}), &json!({}))
+            .select(&json!({}), crate::path::Docs::context(&json!({})))
             .unwrap_err();
         assert_eq!(e.error, "States.Runtime");
     }
@@ -529,18 +578,22 @@ mod tests {
         let doc = json!({"error-info": {"a b": 1}, "x": [{"k-1": 2}]});
         let p = Path::parse("$.error-info").unwrap();
         assert!(p.is_reference());
-        assert_eq!(p.select(&doc, &json!({})).unwrap(), json!({"a b": 1}));
+        assert_eq!(
+            p.select(&doc, crate::path::Docs::context(&json!({})))
+                .unwrap(),
+            json!({"a b": 1})
+        );
         assert_eq!(
             Path::parse("$.x[0].k-1")
                 .unwrap()
-                .select(&doc, &json!({}))
+                .select(&doc, crate::path::Docs::context(&json!({})))
                 .unwrap(),
             json!(2)
         );
         assert_eq!(
             Path::parse("$..k-1")
                 .unwrap()
-                .select(&doc, &json!({}))
+                .select(&doc, crate::path::Docs::context(&json!({})))
                 .unwrap(),
             json!([2])
         );

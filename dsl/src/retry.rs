@@ -65,6 +65,10 @@ impl Retrier {
 /// One entry of a `Catch` array.
 #[derive(Debug, Clone)]
 pub struct Catcher {
+    /// `Assign` of the catcher: variables set when it catches.
+    pub assign: Option<crate::model::Shape>,
+    /// `Output` of a JSONata catcher (default: the error output).
+    pub output: Option<crate::query::JTemplate>,
     pub error_equals: Vec<String>,
     /// Where the error output `{"Error","Cause"}` goes in the state's input.
     pub result_path: ResultPath,

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{pointer_token, Problems, StatesError};
 use crate::intrinsic::{looks_like_intrinsic, Intrinsic};
-use crate::path::{preview, Path};
+use crate::path::{preview, Docs, Path};
 use crate::Random;
 
 #[derive(Debug, Clone)]
@@ -40,36 +40,34 @@ impl Template {
     pub fn evaluate(
         &self,
         input: &Value,
-        context: &Value,
+        docs: Docs<'_>,
         rng: &mut dyn Random,
     ) -> Result<Value, StatesError> {
         match self {
             Template::Literal(v) => Ok(v.clone()),
             Template::Array(items) => items
                 .iter()
-                .map(|t| t.evaluate(input, context, rng))
+                .map(|t| t.evaluate(input, docs, rng))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
             Template::Object(fields) => {
                 let mut out = Map::with_capacity(fields.len());
                 for (name, node) in fields {
                     let v = match node {
-                        Node::Value(t) => t.evaluate(input, context, rng)?,
-                        Node::Path(p) => match p.lookup(input, context) {
+                        Node::Value(t) => t.evaluate(input, docs, rng)?,
+                        Node::Path(p) => match p.lookup(input, docs) {
                             Some(v) => v.into_owned(),
                             None => {
-                                let doc = if p.root() == crate::path::Root::Input {
-                                    input
-                                } else {
-                                    context
-                                };
-                                return Err(StatesError::runtime(format!(
-                                    "The JSONPath '{p}' specified for the field '{name}.$' could not be found in the input '{}'",
-                                    preview(doc)
-                                )));
+                                return Err(StatesError::runtime(match p.document(input, docs) {
+                                    Some(doc) => format!(
+                                        "The JSONPath '{p}' specified for the field '{name}.$' could not be found in the input '{}'",
+                                        preview(doc)
+                                    ),
+                                    None => format!("The field '{name}.$': {}", p.not_found(input, docs)),
+                                }));
                             }
                         },
-                        Node::Intrinsic(f) => f.eval(input, context, rng)?,
+                        Node::Intrinsic(f) => f.eval(input, docs, rng)?,
                     };
                     out.insert(name.clone(), v);
                 }

@@ -134,7 +134,11 @@ impl TriggerRule {
     pub fn input_for(&self, event: &Value, rng: &mut dyn Random) -> Result<Value, StatesError> {
         match &self.input {
             None => Ok(event.clone()),
-            Some(t) => t.evaluate(event, &Value::Object(Map::new()), rng),
+            Some(t) => t.evaluate(
+                event,
+                crate::path::Docs::context(&Value::Object(Map::new())),
+                rng,
+            ),
         }
     }
 }

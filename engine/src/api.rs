@@ -79,6 +79,25 @@ pub struct Execution {
     /// How many times the execution was redriven.
     #[serde(default)]
     pub redrive_count: u32,
+    /// The execution that started this one: set for the child executions
+    /// of a Distributed Map and of `startExecution` tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentLink>,
+}
+
+/// Where a child execution comes from (`Execution::parent`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParentLink {
+    pub execution_id: String,
+    /// The Map or Task state of the parent that started it.
+    pub state: String,
+    /// The item's index, for a Distributed Map's child.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// The map run it belongs to (a Distributed Map's child).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_run_id: Option<String>,
 }
 
 /// `POST /api/v1/workflows/{name}/executions`.

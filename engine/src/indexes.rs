@@ -232,11 +232,13 @@ mod tests {
                 started_at: "2026-01-01T00:00:00.000Z".into(),
                 stopped_at: None,
                 redrive_count: 0,
+                parent: None,
             },
             started_ms,
             last_event: 0,
             next_frame: 1,
             frames: 0,
+            child_of: None,
         }
     }
 

@@ -15,6 +15,7 @@
 //! connectors.
 
 mod api;
+mod buckets;
 mod catalog;
 mod error;
 mod events;
@@ -24,6 +25,7 @@ mod ids;
 mod ingest;
 
 pub use api::*;
+pub use buckets::{Buckets, NoBuckets, ObjectInfo};
 pub use catalog::{Document, DocumentChange};
 pub use error::EngineError;
 pub use events::{DeadLetter, EventOutcome, EventSink, InboundEvent};

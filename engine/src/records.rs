@@ -1,11 +1,11 @@
 //! What the store keeps (see `store.rs` for where).
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 use crate::api::{AliasRoute, Execution, Status};
-use sluice_dsl::interp::step::{RetryState, Tolerance};
+use sluice_dsl::interp::step::{ReadRequest, RetryState, Tolerance};
 use sluice_dsl::StatesError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,6 +35,22 @@ pub(crate) struct ExecutionRecord {
     pub next_frame: u64,
     /// Frames alive (running, waiting, or kept for redrive).
     pub frames: u64,
+    /// For a child execution: the parent frame it reports its end to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_of: Option<ChildOf>,
+}
+
+/// The parent a child execution reports to: a Distributed Map frame and
+/// the item's slot, or a Task frame waiting on `startExecution.sync`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct ChildOf {
+    pub execution: String,
+    pub frame: u64,
+    /// The Map slot; `None` for a Task's child (then `attempt` is its attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<usize>,
+    #[serde(default)]
+    pub attempt: u32,
 }
 
 impl ExecutionRecord {
@@ -69,6 +85,10 @@ pub(crate) struct Frame {
     /// redrive re-runs only the branches or iterations that did not succeed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_fork: Option<Fork>,
+    /// The frames whose variables this frame reads besides its own, the
+    /// outermost first: the Parallel/Map frames it runs inside.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,14 +109,42 @@ pub(crate) enum Phase {
         #[serde(default)]
         heartbeat_due_ms: Option<i64>,
     },
-    /// A Wait state; `output` continues when the timer fires.
-    Waiting { until_ms: i64, output: Value },
+    /// A Wait state; `output` continues when the timer fires, and
+    /// `assigned` is what the state's `Assign` sets then.
+    Waiting {
+        until_ms: i64,
+        output: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assigned: Option<Map<String, Value>>,
+    },
+    /// A Distributed Map reading its items (`ItemReader`): the read runs
+    /// after the batch is durable, and reports with `items_read`.
+    Reading { attempt: u32, request: ReadRequest },
+    /// A Distributed Map writing its results (`ResultWriter`) before it
+    /// completes; reports with `results_written`.
+    Writing {
+        attempt: u32,
+        request: WriteSpec,
+        /// What the Map fails with once the results are written, if its
+        /// iterations failed past their tolerance.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failure: Option<StatesError>,
+    },
     /// Waiting out a retry delay.
     Backoff { until_ms: i64 },
     /// A Parallel or Map waiting for its children.
     Fork(Fork),
     /// Failed with this error; kept so a redrive can resume here.
     Failed(StatesError),
+}
+
+/// What a `ResultWriter` writes: the files (key, JSON content) and the
+/// Map's result once they are written (`ResultWriterDetails`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct WriteSpec {
+    pub bucket: String,
+    pub files: Vec<(String, Value)>,
+    pub details: Value,
 }
 
 /// The children of a Parallel or Map frame.
@@ -112,6 +160,13 @@ pub(crate) struct Fork {
     pub max_concurrency: u64,
     pub tolerance: Tolerance,
     pub failures: u64,
+    /// A Distributed Map: each iteration is a child execution; the id of
+    /// the last one started for each slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub children: Option<Vec<Option<String>>>,
+    /// A Distributed Map: its map run's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_run: Option<String>,
 }
 
 /// What a timer does when it fires.

@@ -10,11 +10,13 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, Notify};
 
 use crate::api::{AliasRoute, Execution, StartRequest, WorkflowVersion};
+use crate::buckets::Buckets;
 use crate::catalog::{Document, DocumentChange};
 use crate::error::EngineError;
 use crate::events::{DeadLetter, EventOutcome, InboundEvent};
 use crate::executor::{Executor, TaskOutcome};
 use crate::ingest::EventCounters;
+use crate::machine::BucketOutcome;
 use crate::machine::{Action, CallbackOutcome, Definitions, Limits, Machine};
 use crate::records::{Frame, Phase, Timer};
 use crate::store::keys;
@@ -96,6 +98,12 @@ enum Command {
         frame: u64,
         attempt: u32,
         outcome: TaskOutcome,
+    },
+    BucketDone {
+        execution: String,
+        frame: u64,
+        attempt: u32,
+        outcome: BucketOutcome,
     },
     Timer {
         key: String,
@@ -201,6 +209,8 @@ struct Inner {
     /// recovery resumes (later starts dispatch their own tasks).
     to_recover: Mutex<Vec<String>>,
     executor: Arc<dyn Executor>,
+    /// Where Distributed Maps read items and write results.
+    buckets: std::sync::RwLock<Arc<dyn Buckets>>,
     runtime: tokio::runtime::Handle,
     watch: crate::watch::Watch,
     /// Catalog changes, sent once durable.
@@ -264,6 +274,7 @@ impl Engine {
             recovered: AtomicBool::new(false),
             to_recover: Mutex::new(to_recover),
             executor,
+            buckets: std::sync::RwLock::new(Arc::new(crate::buckets::NoBuckets)),
             runtime: tokio::runtime::Handle::current(),
             watch: crate::watch::Watch::new(),
             documents: broadcast::channel(1024).0,
@@ -284,6 +295,12 @@ impl Engine {
         tokio::spawn(engine.clone().dedupe_sweeper());
         tokio::spawn(engine.clone().drop_legacy_indexes());
         Ok(engine)
+    }
+
+    /// Give Distributed Maps their buckets (`ItemReader`, `ResultWriter`);
+    /// call before [`Engine::recover`].
+    pub fn set_buckets(&self, buckets: Arc<dyn Buckets>) {
+        *self.inner.buckets.write().expect("buckets lock") = buckets;
     }
 
     pub(crate) fn tree(&self) -> &sled::Tree {
@@ -607,6 +624,9 @@ impl Engine {
                     Phase::Task { .. } => {
                         self.perform(vec![crate::machine::dispatch_action(&id, &frame)])
                     }
+                    Phase::Reading { .. } | Phase::Writing { .. } => {
+                        self.perform(vec![crate::machine::bucket_action(&id, &frame)])
+                    }
                     Phase::Ready => {
                         let cmd = Command::Resume {
                             execution: id.clone(),
@@ -780,6 +800,49 @@ impl Engine {
                         let outcome = executor.invoke_metered(*invocation).await;
                         let _ = commands
                             .send(Command::TaskDone {
+                                execution,
+                                frame,
+                                attempt,
+                                outcome,
+                            })
+                            .await;
+                    });
+                }
+                Action::ReadItems {
+                    execution,
+                    frame,
+                    attempt,
+                    request,
+                } => {
+                    let buckets = self.inner.buckets.read().expect("buckets lock").clone();
+                    let commands = self.inner.commands.clone();
+                    self.inner.runtime.spawn(async move {
+                        let items = crate::machine::read_items(&*buckets, &request).await;
+                        let outcome = BucketOutcome::Items(items);
+                        let _ = commands
+                            .send(Command::BucketDone {
+                                execution,
+                                frame,
+                                attempt,
+                                outcome,
+                            })
+                            .await;
+                    });
+                }
+                Action::WriteResults {
+                    execution,
+                    frame,
+                    attempt,
+                    bucket,
+                    files,
+                } => {
+                    let buckets = self.inner.buckets.read().expect("buckets lock").clone();
+                    let commands = self.inner.commands.clone();
+                    self.inner.runtime.spawn(async move {
+                        let written = crate::machine::write_files(&*buckets, &bucket, files).await;
+                        let outcome = BucketOutcome::Written(written);
+                        let _ = commands
+                            .send(Command::BucketDone {
                                 execution,
                                 frame,
                                 attempt,
@@ -977,6 +1040,15 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
             frame,
         } => {
             let r = machine.timer_fired(&key, timer, &execution, frame);
+            internal(machine, r)
+        }
+        Command::BucketDone {
+            execution,
+            frame,
+            attempt,
+            outcome,
+        } => {
+            let r = machine.bucket_done(&execution, frame, attempt, outcome);
             internal(machine, r)
         }
         Command::Resume { execution, frame } => {

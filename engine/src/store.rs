@@ -67,6 +67,13 @@ pub(crate) mod keys {
     pub fn frame_prefix(id: &str) -> String {
         format!("f/{id}/")
     }
+    /// The variables of one frame's scope.
+    pub fn variables(id: &str, frame: u64) -> String {
+        format!("g/{id}/{}", num(frame))
+    }
+    pub fn variables_prefix(id: &str) -> String {
+        format!("g/{id}/")
+    }
     pub fn timer(due_ms: i64, id: &str, frame: u64, kind: &str) -> String {
         format!("t/{}/{id}/{}/{kind}", num(due_ms.max(0) as u64), num(frame))
     }

@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 
 use super::{Condition, Kind, Operand, Test};
 use crate::error::StatesError;
-use crate::path::Path;
+use crate::path::{Docs, Path};
 use crate::timestamp;
 
 impl Condition {
@@ -16,11 +16,11 @@ impl Condition {
     ///
     /// Fails with `States.Runtime` when a `Variable` or `…Path` operand selects
     /// nothing, except that `IsPresent` then simply answers.
-    pub fn evaluate(&self, input: &Value, context: &Value) -> Result<bool, StatesError> {
+    pub fn evaluate(&self, input: &Value, docs: Docs<'_>) -> Result<bool, StatesError> {
         match self {
             Condition::And(rules) => {
                 for rule in rules {
-                    if !rule.evaluate(input, context)? {
+                    if !rule.evaluate(input, docs)? {
                         return Ok(false);
                     }
                 }
@@ -28,15 +28,22 @@ impl Condition {
             }
             Condition::Or(rules) => {
                 for rule in rules {
-                    if rule.evaluate(input, context)? {
+                    if rule.evaluate(input, docs)? {
                         return Ok(true);
                     }
                 }
                 Ok(false)
             }
-            Condition::Not(rule) => Ok(!rule.evaluate(input, context)?),
-            Condition::Compare { variable, test } => match variable.lookup(input, context) {
-                Some(value) => test.apply(&value, input, context),
+            Condition::Not(rule) => Ok(!rule.evaluate(input, docs)?),
+            Condition::Constant(b) => Ok(*b),
+            // Evaluated with the state's `$states` by `interp::step`, which
+            // never passes one here.
+            Condition::Jsonata(e) => Err(StatesError::runtime(format!(
+                "the JSONata condition '{}' needs its state's $states",
+                e.expr.source()
+            ))),
+            Condition::Compare { variable, test } => match variable.lookup(input, docs) {
+                Some(value) => test.apply(&value, input, docs),
                 None => match test {
                     Test::Is(Kind::Present, expected) => Ok(!expected),
                     _ => Err(invalid_path(variable)),
@@ -48,10 +55,10 @@ impl Condition {
 
 impl Test {
     /// Apply the operator to the value the `Variable` selected.
-    fn apply(&self, value: &Value, input: &Value, context: &Value) -> Result<bool, StatesError> {
+    fn apply(&self, value: &Value, input: &Value, docs: Docs<'_>) -> Result<bool, StatesError> {
         Ok(match self {
             Test::String(relation, operand) => {
-                let operand = resolve(operand, input, context, |v| v.as_str().map(str::to_owned))?;
+                let operand = resolve(operand, input, docs, |v| v.as_str().map(str::to_owned))?;
                 match (value.as_str(), operand) {
                     (Some(s), Some(o)) => relation.holds(compare_strings(s, &o)),
                     _ => false,
@@ -59,7 +66,7 @@ impl Test {
             }
             Test::StringMatches(pattern) => value.as_str().is_some_and(|s| pattern.matches(s)),
             Test::Numeric(relation, operand) => {
-                let operand = resolve(operand, input, context, |v| v.as_number().cloned())?;
+                let operand = resolve(operand, input, docs, |v| v.as_number().cloned())?;
                 match (value.as_number(), operand) {
                     (Some(n), Some(o)) => {
                         compare_numbers(n, &o).is_some_and(|ord| relation.holds(ord))
@@ -68,14 +75,14 @@ impl Test {
                 }
             }
             Test::BooleanEquals(operand) => {
-                let operand = resolve(operand, input, context, Value::as_bool)?;
+                let operand = resolve(operand, input, docs, Value::as_bool)?;
                 match (value.as_bool(), operand) {
                     (Some(b), Some(o)) => b == *o,
                     _ => false,
                 }
             }
             Test::Timestamp(relation, operand) => {
-                let operand = resolve(operand, input, context, as_timestamp)?;
+                let operand = resolve(operand, input, docs, as_timestamp)?;
                 match (as_timestamp(value), operand) {
                     // DateTime<FixedOffset> orders by instant, whatever the offsets.
                     (Some(t), Some(o)) => relation.holds(t.cmp(&*o)),
@@ -103,15 +110,13 @@ impl Test {
 fn resolve<'a, T: Clone>(
     operand: &'a Operand<T>,
     input: &Value,
-    context: &Value,
+    docs: Docs<'_>,
     convert: impl Fn(&Value) -> Option<T>,
 ) -> Result<Option<Cow<'a, T>>, StatesError> {
     match operand {
         Operand::Literal(t) => Ok(Some(Cow::Borrowed(t))),
         Operand::Path(path) => {
-            let found = path
-                .lookup(input, context)
-                .ok_or_else(|| invalid_path(path))?;
+            let found = path.lookup(input, docs).ok_or_else(|| invalid_path(path))?;
             Ok(convert(&found).map(Cow::Owned))
         }
     }

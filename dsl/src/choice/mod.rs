@@ -40,6 +40,10 @@ pub struct ChoiceBranch {
     pub condition: Condition,
     /// Name of the state to run when `condition` holds.
     pub next: String,
+    /// `Assign` of the rule: variables set when it is the one taken.
+    pub assign: Option<crate::model::Shape>,
+    /// `Output` of a JSONata rule: the state's output when it is taken.
+    pub output: Option<crate::query::JTemplate>,
 }
 
 /// A compiled Choice rule.
@@ -55,6 +59,10 @@ pub enum Condition {
         variable: Path,
         test: Test,
     },
+    /// `Condition` of a JSONata rule: an expression that must give a boolean.
+    Jsonata(crate::query::JsonataField),
+    /// `"Condition": true` (or false), written literally.
+    Constant(bool),
 }
 
 /// The operator of a data-test rule, with its operand.
@@ -200,6 +208,8 @@ impl fmt::Display for Condition {
             Condition::And(rules) => join(f, rules, "And"),
             Condition::Or(rules) => join(f, rules, "Or"),
             Condition::Not(rule) => write!(f, "Not({rule})"),
+            Condition::Jsonata(e) => write!(f, "{{% {} %}}", e.expr.source()),
+            Condition::Constant(b) => write!(f, "{b}"),
             Condition::Compare { variable, test } => {
                 let operand = match test {
                     Test::String(_, Operand::Literal(s)) => {

@@ -7,6 +7,8 @@ use serde_json::Value;
 
 use super::{ChoiceBranch, Condition, Kind, Operand, Pattern, Relation, Test};
 use crate::error::{child_pointer, Problems};
+use crate::model::fields::Obj;
+use crate::model::QueryLanguage;
 use crate::path::Path;
 use crate::timestamp;
 
@@ -14,9 +16,34 @@ use crate::timestamp;
 /// Pushes every problem found into `problems` (keep going after the first) and returns None if unusable.
 ///
 /// `Some` is returned only when the rule produced no problem at all.
-pub fn parse_branch(value: &Value, pointer: &str, problems: &mut Problems) -> Option<ChoiceBranch> {
+pub fn parse_branch(
+    value: &Value,
+    pointer: &str,
+    ql: QueryLanguage,
+    problems: &mut Problems,
+) -> Option<ChoiceBranch> {
     let start = problems.len();
-    let condition = parse_rule(value, pointer, true, problems);
+    let condition = match ql {
+        QueryLanguage::JsonPath => parse_rule(value, pointer, true, problems),
+        QueryLanguage::Jsonata => parse_jsonata_rule(value, pointer, problems),
+    };
+    let (assign, output) = match value.as_object() {
+        Some(_) => {
+            let mut p = Problems::default();
+            let obj = Obj::new(value, pointer, "a Choice rule", &mut p);
+            let assign = obj
+                .as_ref()
+                .and_then(|o| crate::model::parse_assign(o, ql, problems));
+            let output = match ql {
+                QueryLanguage::Jsonata => obj
+                    .as_ref()
+                    .and_then(|o| crate::model::parse_output(o, problems)),
+                QueryLanguage::JsonPath => None,
+            };
+            (assign, output)
+        }
+        None => (None, None),
+    };
     let next = value.as_object().and_then(|rule| match rule.get("Next") {
         Some(Value::String(next)) => Some(next.clone()),
         Some(other) => {
@@ -40,7 +67,80 @@ pub fn parse_branch(value: &Value, pointer: &str, problems: &mut Problems) -> Op
     Some(ChoiceBranch {
         condition: condition?,
         next: next?,
+        assign,
+        output,
     })
+}
+
+/// A rule of a JSONata Choice state: `Condition` (a `{% … %}` expression or
+/// a literal boolean), `Next`, and optionally `Assign`, `Output`, `Comment`.
+fn parse_jsonata_rule(value: &Value, pointer: &str, problems: &mut Problems) -> Option<Condition> {
+    let Some(rule) = value.as_object() else {
+        problems.push(
+            pointer,
+            format!(
+                "a Choice rule must be a JSON object with 'Condition' and 'Next', not {}",
+                json_kind(value)
+            ),
+        );
+        return None;
+    };
+    for key in rule.keys() {
+        match key.as_str() {
+            "Condition" | "Next" | "Comment" | "Assign" | "Output" => {}
+            "Variable" | "And" | "Or" | "Not" => problems.push(
+                field(pointer, key),
+                format!("'{key}' is a JSONPath field; in a JSONata state write the test as \"Condition\": \"{{% … %}}\""),
+            ),
+            other if Operator::from_name(other).is_some() => problems.push(
+                field(pointer, key),
+                format!("'{key}' is a JSONPath field; in a JSONata state write the test as \"Condition\": \"{{% … %}}\""),
+            ),
+            other => problems.push(
+                field(pointer, key),
+                format!("unknown field '{other}' in a JSONata Choice rule; valid fields are: Condition, Next, Assign, Output, Comment"),
+            ),
+        }
+    }
+    match rule.get("Condition") {
+        None => {
+            problems.push(pointer, "a JSONata Choice rule needs 'Condition': a {% … %} expression that gives true or false");
+            None
+        }
+        Some(Value::Bool(b)) => Some(Condition::Constant(*b)),
+        Some(Value::String(s)) => match crate::query::expression_text(s) {
+            Some(text) => match crate::jsonata::Expression::parse(text) {
+                Ok(expr) => Some(Condition::Jsonata(crate::query::JsonataField {
+                    expr,
+                    field: "Condition".into(),
+                })),
+                Err(e) => {
+                    problems.push(
+                        field(pointer, "Condition"),
+                        format!("the JSONata expression '{text}' is not valid: {e}"),
+                    );
+                    None
+                }
+            },
+            None => {
+                problems.push(
+                    field(pointer, "Condition"),
+                    "'Condition' must be a {% … %} expression (or true/false)",
+                );
+                None
+            }
+        },
+        Some(other) => {
+            problems.push(
+                field(pointer, "Condition"),
+                format!(
+                    "'Condition' must be a {{% … %}} expression or a boolean, not {}",
+                    json_kind(other)
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// The operator field of a rule, before its operand is checked.
@@ -134,8 +234,12 @@ fn parse_rule(
                     problems.push(field(pointer, key), format!("Comment must be a string, not {}", json_kind(v)));
                 }
             }
-            // A top-level rule's Next is checked by parse_branch.
-            "Next" if top => {}
+            // A top-level rule's Next and Assign are checked by parse_branch.
+            "Next" | "Assign" if top => {}
+            "Output" | "Condition" => problems.push(
+                field(pointer, key),
+                format!("'{key}' is a JSONata field; in a JSONPath Choice rule use 'Variable' with a comparison operator, or set \"QueryLanguage\": \"JSONata\" on the state"),
+            ),
             "Next" => problems.push(
                 field(pointer, key),
                 "Next is allowed only in a top-level rule of Choices, not inside And, Or or Not: remove it and put Next on the enclosing rule",

@@ -77,6 +77,33 @@ pub trait Host {
     fn now(&mut self) -> DateTime<Utc>;
     /// Randomness for `States.UUID`, `States.MathRandom` and jitter.
     fn random(&mut self) -> &mut dyn Random;
+    /// The items an `ItemReader` reads (Distributed Map). A host without
+    /// access to buckets fails the state with `States.ItemReaderFailed`.
+    fn read_items(&mut self, request: &step::ReadRequest) -> Result<Vec<Value>, StatesError> {
+        Err(StatesError::new(
+            crate::error::names::ITEM_READER_FAILED,
+            format!(
+                "this run cannot read s3://{}/{}: give the Map its items in the input, or run it where buckets are configured",
+                request.bucket, request.key
+            ),
+        ))
+    }
+    /// Write the outcomes of a Map's iterations where its `ResultWriter`
+    /// says; returns the Map's result (`ResultWriterDetails`).
+    fn write_results(
+        &mut self,
+        _state: &crate::model::State,
+        request: &step::WriteRequest,
+        _outcomes: &[Result<Value, StatesError>],
+    ) -> Result<Value, StatesError> {
+        Err(StatesError::new(
+            crate::error::names::RESULT_WRITER_FAILED,
+            format!(
+                "this run cannot write to s3://{}/{}: remove the ResultWriter, or run it where buckets are configured",
+                request.bucket, request.prefix
+            ),
+        ))
+    }
 }
 
 /// How a run ended.

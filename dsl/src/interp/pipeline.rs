@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use crate::error::{names, StatesError};
 use crate::model::{DataPath, ResultPath};
-use crate::path::preview;
+use crate::path::{preview, Docs};
 use crate::template::Template;
 use crate::Random;
 
@@ -17,22 +17,21 @@ use crate::Random;
 pub fn select<'a>(
     path: &DataPath,
     value: &'a Value,
-    context: &Value,
+    docs: Docs<'_>,
     field: &str,
 ) -> Result<Cow<'a, Value>, StatesError> {
     match path {
         DataPath::Whole => Ok(Cow::Borrowed(value)),
         DataPath::Null => Ok(Cow::Owned(Value::Object(Map::new()))),
-        DataPath::Path(p) => match p.lookup(value, context) {
+        DataPath::Path(p) => match p.lookup(value, docs) {
             Some(v) => Ok(Cow::Owned(v.into_owned())),
-            None => Err(StatesError::runtime(format!(
-                "Invalid path '{p}' in {field}: the path was not found in {}",
-                preview(if p.root() == crate::path::Root::Input {
-                    value
-                } else {
-                    context
-                })
-            ))),
+            None => Err(StatesError::runtime(match p.document(value, docs) {
+                Some(doc) => format!(
+                    "Invalid path '{p}' in {field}: the path was not found in {}",
+                    preview(doc)
+                ),
+                None => format!("{field}: {}", p.not_found(value, docs)),
+            })),
         },
     }
 }
@@ -42,14 +41,14 @@ pub fn select<'a>(
 pub fn select_cow<'a>(
     path: &DataPath,
     value: Cow<'a, Value>,
-    context: &Value,
+    docs: Docs<'_>,
     field: &str,
 ) -> Result<Cow<'a, Value>, StatesError> {
     match value {
-        Cow::Borrowed(v) => select(path, v, context, field),
+        Cow::Borrowed(v) => select(path, v, docs, field),
         Cow::Owned(v) => match path {
             DataPath::Whole => Ok(Cow::Owned(v)),
-            _ => select(path, &v, context, field).map(|c| Cow::Owned(c.into_owned())),
+            _ => select(path, &v, docs, field).map(|c| Cow::Owned(c.into_owned())),
         },
     }
 }
@@ -59,12 +58,12 @@ pub fn select_cow<'a>(
 pub fn shape(
     template: Option<&Template>,
     value: Cow<'_, Value>,
-    context: &Value,
+    docs: Docs<'_>,
     rng: &mut dyn Random,
 ) -> Result<Value, StatesError> {
     match template {
         None => Ok(value.into_owned()),
-        Some(t) => t.evaluate(&value, context, rng),
+        Some(t) => t.evaluate(&value, docs, rng),
     }
 }
 

@@ -1,21 +1,28 @@
 //! The in-memory run loop over [`super::step`]. Map iterations and Parallel
 //! branches run one after another (deterministic order); the durable engine
 //! runs the same steps concurrently and persists what lies between them.
+//!
+//! Variables live in a stack of scopes: the workflow's, then one per
+//! Parallel branch or Map iteration being run, which reads the scopes
+//! around it and is dropped when it ends. A Distributed Map's iterations
+//! are child executions and start from an empty stack.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 use super::step::{self, Entered, Exit, OnError, RetryState, StepEnv};
 use super::{context, Host, Outcome, RunOptions, TaskCall};
 use crate::error::{names, StatesError};
 use crate::model::*;
+use crate::vars::{Assigned, Scopes};
 
 pub(super) struct Runner<'a> {
     machine: &'a StateMachine,
     options: &'a RunOptions,
     host: &'a mut dyn Host,
     ctx: Value,
+    scopes: Scopes,
     transitions: u64,
     deadline: Option<DateTime<Utc>>,
 }
@@ -30,6 +37,7 @@ impl<'a> Runner<'a> {
             options,
             host,
             ctx: Value::Null,
+            scopes: Scopes(vec![Map::new()]),
             transitions: 0,
             deadline,
         }
@@ -86,16 +94,26 @@ impl<'a> Runner<'a> {
                 let now = crate::timestamp::format(self.host.now());
                 context::enter_state(&mut self.ctx, &state.name, &now);
             }
-            match self.run_state(state, input, input_checked)? {
-                Exit::Next(next, out) => {
+            let exit = self.run_state(state, input, input_checked)?;
+            self.assign(state, exit.assigned)?;
+            match exit.next {
+                Some(next) => {
                     name = next;
-                    input = out;
+                    input = exit.output;
                     // Every state checks the size of the output it hands on.
                     input_checked = true;
                 }
-                Exit::End(out) => return Ok(out),
+                None => return Ok(exit.output),
             }
         }
+    }
+
+    /// Apply what a state assigned to the innermost scope.
+    fn assign(&mut self, state: &State, assigned: Option<Assigned>) -> Result<(), StatesError> {
+        let (Some(assigned), Some(scope)) = (assigned, self.scopes.0.last_mut()) else {
+            return Ok(());
+        };
+        crate::vars::apply(&state.name, scope, assigned)
     }
 
     /// Run one state to its exit, retrying and catching as its policy says.
@@ -137,9 +155,11 @@ impl<'a> Runner<'a> {
     fn env_at(&mut self, now: DateTime<Utc>) -> StepEnv<'_> {
         StepEnv {
             context: &mut self.ctx,
+            vars: &self.scopes,
             rng: self.host.random(),
             now,
             payload_limit: self.options.payload_limit,
+            entered_event: None,
         }
     }
 
@@ -155,7 +175,11 @@ impl<'a> Runner<'a> {
         let mut env = self.env_at(now);
         match step::enter_owned(state, raw, input_checked, &mut env)? {
             Entered::Done(exit) => Ok(exit),
-            Entered::Wait { until, output } => self.wait_then_finish(state, until, output, now),
+            Entered::Wait {
+                until,
+                output,
+                assigned,
+            } => self.wait_then_finish(state, until, output, assigned, now),
             _ => unreachable!("only Task, Parallel and Map states run tasks or children"),
         }
     }
@@ -166,6 +190,7 @@ impl<'a> Runner<'a> {
         state: &State,
         until: DateTime<Utc>,
         output: Value,
+        assigned: Option<Assigned>,
         now: DateTime<Utc>,
     ) -> Result<Exit, StatesError> {
         let ms = (until - self.host.now()).num_milliseconds();
@@ -173,18 +198,28 @@ impl<'a> Runner<'a> {
             self.host.sleep(ms as f64 / 1000.0);
         }
         let env = self.env_at(now);
-        step::finish(state, output, &env)
+        step::finish(state, output, assigned, &env)
     }
 
     /// One attempt at a state: enter it, do what it asks, complete it.
     fn attempt(&mut self, state: &State, raw: &Value, retries: u32) -> Result<Exit, StatesError> {
         let now = self.host.now();
         let mut env = self.env_at(now);
-        let entered = step::enter(state, raw, retries, &mut env)?;
+        let mut entered = step::enter(state, raw, retries, &mut env)?;
+        if let Entered::ReadItems(request) = &entered {
+            let items = self.host.read_items(request)?;
+            let now = self.host.now();
+            let mut env = self.env_at(now);
+            entered = Entered::Map(step::items_read(state, raw, items, &mut env)?);
+        }
         let result = match entered {
             Entered::Done(exit) => return Ok(exit),
-            Entered::Wait { until, output } => {
-                return self.wait_then_finish(state, until, output, now);
+            Entered::Wait {
+                until,
+                output,
+                assigned,
+            } => {
+                return self.wait_then_finish(state, until, output, assigned, now);
             }
             Entered::Task(request) => {
                 let StateKind::Task(t) = &state.kind else {
@@ -207,42 +242,80 @@ impl<'a> Runner<'a> {
                 };
                 let mut outputs = Vec::with_capacity(p.branches.len());
                 for branch in &p.branches {
-                    let saved = self.ctx.get("State").cloned();
-                    let out = self.run_scope(branch, input.clone(), false);
-                    self.restore_state_ctx(saved);
-                    outputs.push(out?);
+                    outputs.push(self.run_child(branch, input.clone(), false)?);
                 }
                 Value::Array(outputs)
             }
-            Entered::Map(request) => {
-                let StateKind::Map(m) = &state.kind else {
-                    unreachable!("only Map states iterate")
-                };
-                let total = request.items.len() as u64;
-                let mut outcomes = Vec::with_capacity(request.items.len());
-                let mut failures = 0;
-                for item in request.items {
-                    let saved = self.ctx.get("State").cloned();
-                    let out = self.run_scope(&m.processor, item, false);
-                    self.restore_state_ctx(saved);
-                    failures += u64::from(out.is_err());
-                    outcomes.push(out);
-                    // Stop as soon as the Map has failed, as AWS does.
-                    if request.tolerance.exceeded(failures, total) {
-                        break;
-                    }
-                }
-                step::map_output(state, request.tolerance, total, outcomes)?
-            }
+            Entered::Map(request) => self.run_map(state, raw, request)?,
+            Entered::ReadItems(_) => unreachable!("items were read above"),
         };
         let now = self.host.now();
         let mut env = self.env_at(now);
         step::complete_cow(state, Cow::Borrowed(raw), result, &mut env)
     }
 
-    fn restore_state_ctx(&mut self, saved: Option<Value>) {
-        if let (Some(saved), Value::Object(map)) = (saved, &mut self.ctx) {
+    /// Run a branch or iteration in a scope of its own (for a Distributed
+    /// Map, with no outer variables at all).
+    fn run_child(
+        &mut self,
+        scope: &Scope,
+        input: Value,
+        isolated: bool,
+    ) -> Result<Value, StatesError> {
+        let saved_state = self.ctx.get("State").cloned();
+        let outer = if isolated {
+            std::mem::take(&mut self.scopes.0)
+        } else {
+            Vec::new()
+        };
+        self.scopes.0.push(Map::new());
+        let out = self.run_scope(scope, input, false);
+        self.scopes.0.pop();
+        if isolated {
+            self.scopes.0 = outer;
+        }
+        if let (Some(saved), Value::Object(map)) = (saved_state, &mut self.ctx) {
             map.insert("State".into(), saved);
+        }
+        out
+    }
+
+    fn run_map(
+        &mut self,
+        state: &State,
+        raw: &Value,
+        request: step::MapRequest,
+    ) -> Result<Value, StatesError> {
+        let StateKind::Map(m) = &state.kind else {
+            unreachable!("only Map states iterate")
+        };
+        let total = request.items.len() as u64;
+        let mut outcomes = Vec::with_capacity(request.items.len());
+        let mut failures = 0;
+        for item in request.items {
+            let out = self.run_child(&m.processor, item, request.distributed);
+            failures += u64::from(out.is_err());
+            outcomes.push(out);
+            // Stop as soon as the Map has failed, as AWS does.
+            if request.tolerance.exceeded(failures, total) {
+                break;
+            }
+        }
+        let now = self.host.now();
+        let mut env = self.env_at(now);
+        let writer = step::write_request(state, raw, &mut env)?;
+        match writer {
+            None => step::map_output(state, request.tolerance, total, outcomes),
+            Some(w) => {
+                // The results go to the bucket even when the Map fails.
+                let failed =
+                    step::map_output(state, request.tolerance, total, outcomes.clone()).err();
+                let details = self.host.write_results(state, &w, &outcomes)?;
+                match failed {
+                    Some(e) => Err(e),
+                    None => Ok(details),
+                }
+            }
         }
     }
 }

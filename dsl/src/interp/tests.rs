@@ -113,19 +113,6 @@ fn validation_reports_every_problem_with_pointers() {
 }
 
 #[test]
-fn jsonata_is_refused_clearly() {
-    let p = StateMachine::from_value(
-        &json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}}),
-    )
-    .unwrap_err();
-    assert!(
-        p.to_string()
-            .contains("/QueryLanguage: QueryLanguage \"JSONata\" is not supported yet"),
-        "{p}"
-    );
-}
-
-#[test]
 fn map_runs_each_item_with_context() {
     let m = machine(json!({
         "StartAt": "M",

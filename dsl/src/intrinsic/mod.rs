@@ -24,7 +24,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::StatesError;
-use crate::path::Path;
+use crate::path::{Docs, Path};
 use crate::Random;
 
 /// A compiled intrinsic call, ready to evaluate against many inputs.
@@ -53,10 +53,10 @@ impl Intrinsic {
     pub fn eval(
         &self,
         input: &Value,
-        context: &Value,
+        docs: Docs<'_>,
         rng: &mut dyn Random,
     ) -> Result<Value, StatesError> {
-        self.root.eval(input, context, rng).map(Cow::into_owned)
+        self.root.eval(input, docs, rng).map(Cow::into_owned)
     }
 
     /// The text this call was parsed from.
@@ -293,13 +293,13 @@ impl Expr {
     fn eval<'v>(
         &'v self,
         input: &'v Value,
-        context: &'v Value,
+        docs: Docs<'v>,
         rng: &mut dyn Random,
     ) -> Result<Cow<'v, Value>, StatesError> {
         match self {
             Expr::Literal(v) => Ok(Cow::Borrowed(v)),
-            Expr::Path(p) => p.select_cow(input, context),
-            Expr::Call(call) => call.eval(input, context, rng).map(Cow::Owned),
+            Expr::Path(p) => p.select_cow(input, docs),
+            Expr::Call(call) => call.eval(input, docs, rng).map(Cow::Owned),
         }
     }
 }
@@ -308,7 +308,7 @@ impl Call {
     fn eval(
         &self,
         input: &Value,
-        context: &Value,
+        docs: Docs<'_>,
         rng: &mut dyn Random,
     ) -> Result<Value, StatesError> {
         // Most calls take at most four arguments: keep them on the stack
@@ -319,13 +319,13 @@ impl Call {
         if n <= INLINE {
             let mut values: [Cow<Value>; INLINE] = std::array::from_fn(|_| Cow::Borrowed(&NULL));
             for (i, slot) in values.iter_mut().enumerate().take(n) {
-                *slot = self.arg(i, input, context, rng)?;
+                *slot = self.arg(i, input, docs, rng)?;
             }
             return functions::apply(self, &values[..n], rng).map_err(StatesError::intrinsic);
         }
         let mut values = Vec::with_capacity(n);
         for i in 0..n {
-            values.push(self.arg(i, input, context, rng)?);
+            values.push(self.arg(i, input, docs, rng)?);
         }
         functions::apply(self, &values, rng).map_err(StatesError::intrinsic)
     }
@@ -335,13 +335,13 @@ impl Call {
         &'v self,
         i: usize,
         input: &'v Value,
-        context: &'v Value,
+        docs: Docs<'v>,
         rng: &mut dyn Random,
     ) -> Result<Cow<'v, Value>, StatesError> {
         let Some(arg) = self.args.get(i) else {
             return Ok(Cow::Owned(Value::Null));
         };
-        arg.expr.eval(input, context, rng).map_err(|e| {
+        arg.expr.eval(input, docs, rng).map_err(|e| {
             if matches!(arg.expr, Expr::Path(_)) {
                 let cause = format!(
                     "{} argument {} ({}): {}",

@@ -3,9 +3,13 @@
 //! paths are compiled, every `Next` names a state of its scope, every retrier
 //! is in range.
 
+mod distributed;
 pub(crate) mod fields;
 mod graph;
 mod parse;
+mod parse_common;
+mod parse_distributed;
+mod parse_errors;
 mod parse_states;
 
 use serde_json::Value;
@@ -15,8 +19,28 @@ use crate::choice::ChoiceBranch;
 use crate::error::Problems;
 use crate::intrinsic::Intrinsic;
 use crate::path::Path;
+use crate::query::{JTemplate, JsonataField};
 use crate::retry::{Catcher, Retrier};
 use crate::template::Template;
+
+pub use distributed::{
+    CsvHeaders, ExecutionType, ItemBatcher, ItemReader, MapMode, ReaderFormat, ReaderSource,
+    ResultWriter,
+};
+
+/// `Assign` of `obj` (for Choice rules, parsed in `choice`).
+pub(crate) fn parse_assign(
+    obj: &fields::Obj,
+    ql: QueryLanguage,
+    problems: &mut Problems,
+) -> Option<Shape> {
+    parse_common::assign(obj, ql, problems)
+}
+
+/// `Output` of `obj` (for JSONata Choice rules).
+pub(crate) fn parse_output(obj: &fields::Obj, problems: &mut Problems) -> Option<JTemplate> {
+    parse_common::output(obj, problems)
+}
 
 /// Maximum length of a state name, as on AWS.
 pub const MAX_STATE_NAME_LEN: usize = 80;
@@ -29,9 +53,13 @@ pub struct StateMachine {
     pub scope: Scope,
     /// Whole-execution timeout (`TimeoutSeconds`).
     pub timeout_seconds: Option<u64>,
-    /// True when some path or intrinsic reads the context object (`$$`), so
-    /// the interpreter only maintains it when it can be observed.
+    /// True when some path or intrinsic reads the context object (`$$`, or
+    /// `$states.context` in JSONata), so the interpreter only maintains it
+    /// when it can be observed.
     pub uses_context: bool,
+    /// True when some state assigns variables (`Assign`), so executions
+    /// that cannot have any skip keeping them.
+    pub uses_variables: bool,
     /// The definition as written (for display and storage).
     pub definition: Value,
 }
@@ -131,20 +159,42 @@ pub enum ResultPath {
     At(Path),
 }
 
-/// A value given literally or read from a path (e.g. `TimeoutSeconds` and
-/// `TimeoutSecondsPath`).
+/// A value given literally, read from a path (e.g. `TimeoutSeconds` and
+/// `TimeoutSecondsPath`), or computed by a JSONata expression
+/// (`"TimeoutSeconds": "{% … %}"`).
 #[derive(Debug, Clone)]
 pub enum Dynamic<T> {
     Fixed(T),
     Path(Path),
+    Jsonata(JsonataField),
 }
 
-/// A string given literally, by path, or by intrinsic (`Fail.Error`/`ErrorPath`).
+/// A string given literally, by path, by intrinsic (`Fail.Error`/`ErrorPath`),
+/// or by a JSONata expression.
 #[derive(Debug, Clone)]
 pub enum StringSource {
     Fixed(String),
     Path(Path),
     Intrinsic(Intrinsic),
+    Jsonata(JsonataField),
+}
+
+/// The query language of a state (`QueryLanguage`, inherited from the top
+/// level; JSONPath by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueryLanguage {
+    #[default]
+    JsonPath,
+    Jsonata,
+}
+
+/// A value built per state from a template: `Parameters`/`ItemSelector`/
+/// `Assign` in JSONPath states (`"name.$"` fields), `Arguments`/`Output`/
+/// `ItemSelector`/`Assign` in JSONata states (`{% … %}` strings).
+#[derive(Debug, Clone)]
+pub enum Shape {
+    Path(Template),
+    Jsonata(JTemplate),
 }
 
 /// One state.
@@ -152,8 +202,16 @@ pub enum StringSource {
 pub struct State {
     pub name: String,
     pub comment: Option<String>,
+    pub query_language: QueryLanguage,
+    /// JSONPath states only (`Whole` in JSONata states).
     pub input_path: DataPath,
+    /// JSONPath states only (`Whole` in JSONata states).
     pub output_path: DataPath,
+    /// `Output` of a JSONata state; `None`: the default output (the result
+    /// of a Task, Parallel or Map, otherwise the input).
+    pub output: Option<JTemplate>,
+    /// `Assign`: variables set when the state succeeds.
+    pub assign: Option<Shape>,
     /// `None` for Choice, Succeed and Fail, which have no Next/End.
     pub transition: Option<Transition>,
     pub kind: StateKind,
@@ -184,12 +242,13 @@ pub enum StateKind {
     Succeed,
     Fail(FailState),
     Parallel(ParallelState),
-    Map(MapState),
+    Map(Box<MapState>),
 }
 
 #[derive(Debug, Clone)]
 pub struct PassState {
     pub result: Option<Value>,
+    /// `Parameters` (JSONPath only).
     pub parameters: Option<Template>,
     pub result_path: ResultPath,
 }
@@ -209,7 +268,8 @@ pub struct TaskState {
     pub resource: String,
     /// True when the resource ends in `.waitForTaskToken`.
     pub wait_for_task_token: bool,
-    pub parameters: Option<Template>,
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata).
+    pub parameters: Option<Shape>,
     pub result: ResultHandling,
     /// Seconds; AWS's default for a Task is 99999999.
     pub timeout_seconds: Option<Dynamic<u64>>,
@@ -228,6 +288,10 @@ pub enum WaitState {
     Timestamp(chrono::DateTime<chrono::FixedOffset>),
     SecondsPath(Path),
     TimestampPath(Path),
+    /// `"Seconds": "{% … %}"` (JSONata).
+    SecondsExpr(JsonataField),
+    /// `"Timestamp": "{% … %}"` (JSONata).
+    TimestampExpr(JsonataField),
 }
 
 #[derive(Debug, Clone)]
@@ -239,16 +303,30 @@ pub struct FailState {
 #[derive(Debug, Clone)]
 pub struct ParallelState {
     pub branches: Vec<Scope>,
-    pub parameters: Option<Template>,
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata).
+    pub parameters: Option<Shape>,
     pub result: ResultHandling,
 }
 
 #[derive(Debug, Clone)]
 pub struct MapState {
     pub processor: Scope,
+    /// `INLINE` or `DISTRIBUTED` (`ItemProcessor.ProcessorConfig.Mode`).
+    pub mode: MapMode,
+    /// `ItemsPath` (JSONPath).
     pub items_path: Option<Path>,
+    /// `Items` (JSONata): an array, or an expression giving one.
+    pub items: Option<JTemplate>,
     /// `ItemSelector`, or the legacy `Parameters`.
-    pub item_selector: Option<Template>,
+    pub item_selector: Option<Shape>,
+    /// `ItemReader` (Distributed Map): the items come from a bucket.
+    pub item_reader: Option<ItemReader>,
+    /// `ItemBatcher` (Distributed Map): iterations take batches of items.
+    pub item_batcher: Option<ItemBatcher>,
+    /// `ResultWriter` (Distributed Map): the results go to a bucket.
+    pub result_writer: Option<ResultWriter>,
+    /// `Label` (Distributed Map): names the child executions.
+    pub label: Option<String>,
     /// 0 means no limit.
     pub max_concurrency: Dynamic<u64>,
     pub tolerated_failure_count: Option<Dynamic<u64>>,

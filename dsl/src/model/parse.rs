@@ -6,7 +6,8 @@ use serde_json::Value;
 use std::borrow::Cow;
 
 use super::fields::{kind, Obj};
-use super::{graph, parse_states, Scope, StateMachine, MAX_STATE_NAME_LEN};
+use super::parse_common::query_language;
+use super::{graph, parse_states, QueryLanguage, Scope, StateMachine, MAX_STATE_NAME_LEN};
 use crate::error::{child_pointer, Problems};
 
 const TOP_FIELDS: &[&str] = &[
@@ -28,7 +29,7 @@ pub(super) fn state_machine(definition: Cow<'_, Value>) -> Result<StateMachine, 
     };
     obj.unknown_fields(TOP_FIELDS, "the workflow definition", &mut problems);
     let comment = obj.string("Comment", &mut problems).map(str::to_string);
-    query_language(&obj, &mut problems);
+    let ql = query_language(&obj, None, &mut problems);
     if let Some(v) = obj.string("Version", &mut problems) {
         if v != "1.0" {
             problems.push(
@@ -38,7 +39,7 @@ pub(super) fn state_machine(definition: Cow<'_, Value>) -> Result<StateMachine, 
         }
     }
     let timeout_seconds = obj.integer("TimeoutSeconds", 1, 99_999_999, &mut problems);
-    let scope = scope(&obj, "the workflow", &mut problems);
+    let scope = scope(&obj, "the workflow", ql, &mut problems);
     if !problems.is_empty() {
         problems.0.sort();
         problems.0.dedup();
@@ -46,24 +47,28 @@ pub(super) fn state_machine(definition: Cow<'_, Value>) -> Result<StateMachine, 
     }
     let scope = scope.expect("a scope is returned when no problem was found");
     let uses_context = mentions_context(value);
+    let uses_variables = assigns(&scope);
     let definition = definition.into_owned();
     Ok(StateMachine {
         comment,
         scope,
         timeout_seconds,
         uses_context,
+        uses_variables,
         definition,
     })
 }
 
-/// True when some key or string of the definition contains `$$`: the same
-/// answer as searching its JSON text (no other JSON token can hold a `$`, and
-/// serialization keeps `$` as is), without serializing it.
+/// True when some key or string of the definition contains `$$` or
+/// `states.context`: the same answer as searching its JSON text (no other
+/// JSON token can hold them, and serialization keeps them as they are),
+/// without serializing it.
 fn mentions_context(value: &Value) -> bool {
     // A plain byte scan: `str::contains` sets up a substring searcher per
     // call, which costs more than these short strings.
     fn has(s: &str) -> bool {
-        s.as_bytes().windows(2).any(|w| w == b"$$")
+        let b = s.as_bytes();
+        b.windows(2).any(|w| w == b"$$") || b.windows(14).any(|w| w == b"states.context")
     }
     match value {
         Value::String(s) => has(s),
@@ -73,25 +78,35 @@ fn mentions_context(value: &Value) -> bool {
     }
 }
 
-/// `QueryLanguage` is recognised: JSONPath is what Sluice runs; JSONata is
-/// refused clearly rather than misread.
-pub(super) fn query_language(obj: &Obj, problems: &mut Problems) {
-    match obj.string("QueryLanguage", problems) {
-        None | Some("JSONPath") => {}
-        Some("JSONata") => problems.push(
-            obj.at("QueryLanguage"),
-            "QueryLanguage \"JSONata\" is not supported yet; remove QueryLanguage or set it to \"JSONPath\" and use Paths, Parameters and intrinsic functions",
-        ),
-        Some(other) => problems.push(
-            obj.at("QueryLanguage"),
-            format!("unknown QueryLanguage \"{other}\"; use \"JSONPath\""),
-        ),
-    }
+/// True when some state (or catcher, or Choice rule) of `scope`, or of a
+/// scope inside it, assigns variables.
+fn assigns(scope: &Scope) -> bool {
+    use super::StateKind;
+    scope.states.iter().any(|s| {
+        s.assign.is_some()
+            || match &s.kind {
+                StateKind::Task(t) => t.result.catch.iter().any(|c| c.assign.is_some()),
+                StateKind::Parallel(p) => {
+                    p.result.catch.iter().any(|c| c.assign.is_some())
+                        || p.branches.iter().any(assigns)
+                }
+                StateKind::Map(m) => {
+                    m.result.catch.iter().any(|c| c.assign.is_some()) || assigns(&m.processor)
+                }
+                StateKind::Choice(c) => c.choices.iter().any(|b| b.assign.is_some()),
+                _ => false,
+            }
+    })
 }
 
 /// Parse `StartAt` and `States` of `obj` (the top level, a Parallel branch or
 /// a Map iterator) and check its graph.
-pub(super) fn scope(obj: &Obj, what: &str, problems: &mut Problems) -> Option<Scope> {
+pub(super) fn scope(
+    obj: &Obj,
+    what: &str,
+    workflow_ql: QueryLanguage,
+    problems: &mut Problems,
+) -> Option<Scope> {
     let start_at = obj.required_string("StartAt", what, problems);
     let states_ptr = obj.at("States");
     let Some(states_value) = obj.get("States") else {
@@ -125,7 +140,7 @@ pub(super) fn scope(obj: &Obj, what: &str, problems: &mut Problems) -> Option<Sc
                 format!("a state name must be 1 to {MAX_STATE_NAME_LEN} characters long"),
             );
         }
-        if let Some(state) = parse_states::state(name, v, &ptr, problems) {
+        if let Some(state) = parse_states::state(name, v, &ptr, workflow_ql, problems) {
             states.push(state);
         }
     }

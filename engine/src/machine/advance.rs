@@ -67,11 +67,14 @@ impl Machine<'_> {
                     ))
                 })?;
             let mut ctx = self.context(execution, &machine, &state.name, frame.retry.retries)?;
+            let vars = self.scopes(execution, &machine, &frame)?;
             let mut env = StepEnv {
                 context: &mut ctx,
+                vars: &vars,
                 rng: &mut self.rng,
                 now: self.now,
                 payload_limit: self.limits.payload_bytes,
+                entered_event: Some(frame.entered_event),
             };
             let entered = step::enter(state, &frame.input, frame.retry.retries, &mut env);
             match entered {
@@ -81,9 +84,17 @@ impl Machine<'_> {
                     }
                 }
                 Ok(Entered::Task(req)) => return self.schedule_task(execution, frame, state, req),
-                Ok(Entered::Wait { until, output }) => {
+                Ok(Entered::Wait {
+                    until,
+                    output,
+                    assigned,
+                }) => {
                     let until_ms = until.timestamp_millis();
-                    frame.phase = Phase::Waiting { until_ms, output };
+                    frame.phase = Phase::Waiting {
+                        until_ms,
+                        output,
+                        assigned,
+                    };
                     self.arm_timer(execution, frame.id, until_ms, Timer::Wake)?;
                     return self.save_frame(execution, &frame);
                 }
@@ -92,6 +103,9 @@ impl Machine<'_> {
                 }
                 Ok(Entered::Map(req)) => {
                     return self.fork_map(execution, &machine, frame, state, req)
+                }
+                Ok(Entered::ReadItems(request)) => {
+                    return self.read_items(execution, frame, request);
                 }
                 Err(e) => {
                     if !self.state_failed(execution, &machine, &mut frame, state, e)? {
@@ -180,21 +194,26 @@ impl Machine<'_> {
         state: &State,
         exit: Exit,
     ) -> Result<bool, EngineError> {
-        let output = match &exit {
-            Exit::Next(_, v) | Exit::End(v) => v,
-        };
+        let mut details = json!({"name": state.name, "output": exit.output});
+        if let Some(assigned) = exit.assigned {
+            details["assignedVariables"] = super::vars::assigned_for_history(&assigned);
+            if let Err(e) = self.assign(execution, frame, &state.name, assigned)? {
+                return self.state_failed(execution, machine, frame, state, e);
+            }
+        }
         let exited = self.event(
             execution,
             frame.entered_event,
             &state_event(state_type(state), true),
-            json!({"name": state.name, "output": output}),
+            details,
         )?;
-        match exit {
-            Exit::Next(next, input) => {
+        match exit.next {
+            Some(next) => {
                 let next_type = resolve(machine, &frame.scope)
                     .and_then(|s| s.get(&next))
                     .map(state_type)
                     .unwrap_or("Pass");
+                let input = exit.output;
                 frame.entered_event = self.event(
                     execution,
                     exited,
@@ -207,8 +226,8 @@ impl Machine<'_> {
                 frame.phase = Phase::Ready;
                 Ok(true)
             }
-            Exit::End(output) => {
-                self.frame_finished(execution, frame, Ok(output))?;
+            None => {
+                self.frame_finished(execution, frame, Ok(exit.output))?;
                 Ok(false)
             }
         }
@@ -225,11 +244,14 @@ impl Machine<'_> {
         error: StatesError,
     ) -> Result<bool, EngineError> {
         let mut ctx = self.context(execution, machine, &state.name, frame.retry.retries)?;
+        let vars = self.scopes(execution, machine, frame)?;
         let mut env = StepEnv {
             context: &mut ctx,
+            vars: &vars,
             rng: &mut self.rng,
             now: self.now,
             payload_limit: self.limits.payload_bytes,
+            entered_event: Some(frame.entered_event),
         };
         match step::on_error(
             state,
@@ -263,12 +285,14 @@ impl Machine<'_> {
         match frame.parent {
             Some((parent, slot)) => {
                 self.tx.remove(keys::frame(execution, frame.id));
+                self.drop_scope(execution, frame.id);
                 self.execution(execution)?.frames -= 1;
                 self.child_finished(execution, parent, slot, result)
             }
             None => match result {
                 Ok(output) => {
                     self.tx.remove(keys::frame(execution, frame.id));
+                    self.drop_scope(execution, frame.id);
                     self.execution(execution)?.frames -= 1;
                     self.succeed_execution(execution, output)
                 }
@@ -297,13 +321,13 @@ impl Machine<'_> {
         let now = super::now_string(self.now);
         let rec = self.execution(execution)?;
         rec.execution.status = Status::Succeeded;
-        rec.execution.output = Some(output);
+        rec.execution.output = Some(output.clone());
         rec.execution.stopped_at = Some(now);
         self.tx.remove(keys::running(execution));
         self.actions.push(Action::Finished {
             execution: execution.to_string(),
         });
-        Ok(())
+        self.report_to_parent(execution, Ok(output))
     }
 
     /// End the execution with a failure status; its remaining frames stay
@@ -320,23 +344,27 @@ impl Machine<'_> {
             _ => "ExecutionFailed",
         };
         let last = self.execution(execution)?.last_event;
-        self.event(
-            execution,
-            last,
-            kind,
-            json!({"error": e.error, "cause": e.cause}),
-        )?;
+        let mut details = serde_json::Map::new();
+        if !e.error.is_empty() {
+            details.insert("error".into(), json!(e.error));
+        }
+        if !e.cause.is_empty() {
+            details.insert("cause".into(), json!(e.cause));
+        }
+        self.event(execution, last, kind, Value::Object(details))?;
         let now = super::now_string(self.now);
         let rec = self.execution(execution)?;
         rec.execution.status = status;
-        rec.execution.error = Some(e.error.clone());
-        rec.execution.cause = Some(e.cause.clone());
+        // A Fail state without Error (or Cause) ends with none, as on AWS.
+        rec.execution.error = (!e.error.is_empty()).then(|| e.error.clone());
+        rec.execution.cause = (!e.cause.is_empty()).then(|| e.cause.clone());
         rec.execution.stopped_at = Some(now);
         self.tx.remove(keys::running(execution));
         self.actions.push(Action::Finished {
             execution: execution.to_string(),
         });
-        Ok(())
+        self.abort_map_children(execution)?;
+        self.report_to_parent(execution, Err(e.clone()))
     }
 }
 

@@ -207,6 +207,7 @@ impl Machine<'_> {
             started_at: now_string(self.now),
             stopped_at: None,
             redrive_count: 0,
+            parent: None,
         };
         let idk = id.to_string();
         let rec = ExecutionRecord {
@@ -215,6 +216,7 @@ impl Machine<'_> {
             last_event: 0,
             next_frame: 1,
             frames: 1,
+            child_of: None,
         };
         self.saved.entry(idk.clone()).or_insert(None);
         self.executions.insert(idk.clone(), rec);
@@ -252,6 +254,7 @@ impl Machine<'_> {
             entered_event: entered,
             attempts: 0,
             failed_fork: None,
+            scopes: Vec::new(),
         };
         self.enqueue(&idk, &frame)?;
         self.drain()?;
@@ -259,7 +262,7 @@ impl Machine<'_> {
     }
 
     /// The frame, if its execution is RUNNING and the frame still exists.
-    fn running_frame(
+    pub(super) fn running_frame(
         &mut self,
         execution: &str,
         frame: u64,
@@ -335,11 +338,14 @@ impl Machine<'_> {
                 )?;
                 let mut ctx =
                     self.context(execution, &machine, &state.name, frame.retry.retries)?;
+                let vars = self.scopes(execution, &machine, &frame)?;
                 let mut env = StepEnv {
                     context: &mut ctx,
+                    vars: &vars,
                     rng: &mut self.rng,
                     now: self.now,
                     payload_limit: self.limits.payload_bytes,
+                    entered_event: Some(frame.entered_event),
                 };
                 match step::complete(state, frame.input.clone(), output, &mut env) {
                     Ok(exit) => self.exit_state(execution, &machine, &mut frame, state, exit)?,
@@ -395,19 +401,26 @@ impl Machine<'_> {
             return Ok(());
         };
         match (timer, frame.phase.clone()) {
-            (Timer::Wake, Phase::Waiting { until_ms, output })
-                if until_ms <= self.now.timestamp_millis() + 5 =>
-            {
+            (
+                Timer::Wake,
+                Phase::Waiting {
+                    until_ms,
+                    output,
+                    assigned,
+                },
+            ) if until_ms <= self.now.timestamp_millis() + 5 => {
                 let state = resolve(&machine, &frame.scope)
                     .and_then(|s| s.get(&frame.state))
                     .ok_or_else(|| EngineError::Storage("wait state vanished".into()))?;
                 let env = StepEnv {
                     context: &mut serde_json::Value::Null,
+                    vars: &(),
                     rng: &mut self.rng,
                     now: self.now,
                     payload_limit: self.limits.payload_bytes,
+                    entered_event: Some(frame.entered_event),
                 };
-                let moved = match step::finish(state, output, &env) {
+                let moved = match step::finish(state, output, assigned, &env) {
                     Ok(exit) => self.exit_state(execution, &machine, &mut frame, state, exit)?,
                     Err(e) => self.state_failed(execution, &machine, &mut frame, state, e)?,
                 };
@@ -591,6 +604,10 @@ impl Machine<'_> {
                 }
                 Phase::Waiting { until_ms, .. } | Phase::Backoff { until_ms } => {
                     self.arm_timer(execution, frame.id, until_ms, Timer::Wake)?;
+                }
+                Phase::Reading { .. } | Phase::Writing { .. } => {
+                    self.actions
+                        .push(super::map_run::bucket_action(execution, &frame));
                 }
                 Phase::Fork(_) => {}
             }

@@ -12,6 +12,7 @@ use crate::store::keys;
 use sluice_dsl::error::names;
 use sluice_dsl::interp::step::{self, MapRequest, RetryState, StepEnv};
 use sluice_dsl::model::{State, StateKind};
+
 use sluice_dsl::{StateMachine, StatesError};
 
 impl Machine<'_> {
@@ -53,6 +54,8 @@ impl Machine<'_> {
             &state_event(start_type, false),
             json!({"name": start, "input": input}),
         )?;
+        let mut scopes = parent.scopes.clone();
+        scopes.push(parent.id);
         Ok(Frame {
             id,
             parent: Some((parent.id, slot)),
@@ -64,6 +67,7 @@ impl Machine<'_> {
             entered_event,
             attempts: 0,
             failed_fork: None,
+            scopes,
         })
     }
 
@@ -94,6 +98,8 @@ impl Machine<'_> {
             max_concurrency: 0,
             tolerance: Default::default(),
             failures: 0,
+            children: None,
+            map_run: None,
         });
         self.save_frame(execution, &frame)?;
         for b in 0..n {
@@ -121,15 +127,26 @@ impl Machine<'_> {
         if n == 0 {
             return self.fork_complete(execution, machine, frame, state, Ok(json!([])));
         }
+        let distributed = req.distributed;
+        let map_run = match distributed {
+            true => Some(self.map_run_started(execution, &frame, state, n)?),
+            false => None,
+        };
         frame.phase = Phase::Fork(Fork {
             map: true,
             results: vec![None; n],
             pending: req.items,
             next_item: 0,
             running: 0,
-            max_concurrency: req.max_concurrency,
+            max_concurrency: if distributed && req.max_concurrency == 0 {
+                super::map_run::DEFAULT_CONCURRENCY
+            } else {
+                req.max_concurrency
+            },
             tolerance: req.tolerance,
             failures: 0,
+            children: distributed.then(|| vec![None; n]),
+            map_run,
         });
         self.start_iterations(execution, machine, &mut frame)?;
         self.save_frame(execution, &frame)
@@ -162,6 +179,20 @@ impl Machine<'_> {
             // The item stays until its iteration succeeds, for a redrive.
             let item = fork.pending[index].clone();
             fork.running += 1;
+            if fork.children.is_some() {
+                // A Distributed Map: the iteration is a child execution,
+                // which the parent's frame records before it can report.
+                let child = self.start_map_child(execution, machine, frame, index, item)?;
+                if let Phase::Fork(Fork {
+                    children: Some(c), ..
+                }) = &mut frame.phase
+                {
+                    c[index] = Some(child.clone());
+                }
+                self.save_frame(execution, frame)?;
+                self.run_map_child(&child)?;
+                continue;
+            }
             // Save the parent before the child can report back to it.
             self.save_frame(execution, frame)?;
             let child = self.new_child(execution, machine, frame, index, 0, item)?;
@@ -260,6 +291,9 @@ impl Machine<'_> {
             .drain(..)
             .map(|r| r.expect("all present"))
             .collect();
+        if map && matches!(&state.kind, StateKind::Map(m) if m.result_writer.is_some()) {
+            return self.write_results(execution, &machine, frame, state, results);
+        }
         let output = if map {
             step::map_output(state, fork.tolerance, results.len() as u64, results)
         } else {
@@ -283,7 +317,7 @@ impl Machine<'_> {
     }
 
     /// Finish a Parallel/Map state with the combined output of its children.
-    fn fork_complete(
+    pub(super) fn fork_complete(
         &mut self,
         execution: &str,
         machine: &StateMachine,
@@ -292,11 +326,14 @@ impl Machine<'_> {
         output: Result<Value, StatesError>,
     ) -> Result<(), EngineError> {
         let mut ctx = self.context(execution, machine, &state.name, frame.retry.retries)?;
+        let vars = self.scopes(execution, machine, &frame)?;
         let mut env = StepEnv {
             context: &mut ctx,
+            vars: &vars,
             rng: &mut self.rng,
             now: self.now,
             payload_limit: self.limits.payload_bytes,
+            entered_event: Some(frame.entered_event),
         };
         let exit = output.and_then(|v| step::complete(state, frame.input.clone(), v, &mut env));
         let moved = match exit {
@@ -361,18 +398,21 @@ impl Machine<'_> {
         Ok(true)
     }
 
-    /// Remove every descendant frame of `parent` (fail fast).
+    /// Remove every descendant frame of `parent` (fail fast), and abort
+    /// the running child executions of a Distributed Map.
     pub(super) fn cancel_children(
         &mut self,
         execution: &str,
         parent: u64,
     ) -> Result<(), EngineError> {
+        self.abort_frame_children(execution, parent)?;
         for key in self.tx.keys_with_prefix(&keys::frame_prefix(execution))? {
             let Some(frame) = self.tx.get::<Frame>(&key)? else {
                 continue;
             };
             if frame.parent.map(|(p, _)| p) == Some(parent) {
                 self.cancel_children(execution, frame.id)?;
+                self.drop_scope(execution, frame.id);
                 self.tx.remove(key);
                 let rec = self.execution(execution)?;
                 rec.frames = rec.frames.saturating_sub(1);

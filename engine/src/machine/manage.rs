@@ -124,7 +124,11 @@ impl Machine<'_> {
         }
         self.executions.remove(id);
         let e = &rec.execution;
-        for prefix in [keys::history_prefix(id), keys::frame_prefix(id)] {
+        for prefix in [
+            keys::history_prefix(id),
+            keys::frame_prefix(id),
+            keys::variables_prefix(id),
+        ] {
             for key in self.tx.keys_with_prefix(&prefix)? {
                 self.tx.remove(key);
             }

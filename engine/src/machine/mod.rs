@@ -9,6 +9,8 @@ mod commands;
 mod fork;
 mod ingest;
 mod manage;
+mod map_run;
+mod vars;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -21,11 +23,12 @@ use crate::history::HistoryEvent;
 use crate::records::{ExecutionRecord, Frame, ScopePath, Timer};
 use crate::store::{keys, Tx};
 use sluice_dsl::model::{Scope, State, StateKind};
-use sluice_dsl::{Random, StateMachine};
+use sluice_dsl::{Random, StateMachine, StatesError};
 
 pub(crate) use advance::dispatch_action;
 pub(crate) use commands::CallbackOutcome;
 pub(crate) use ingest::DEDUPE_INDEX_CHUNK;
+pub(crate) use map_run::bucket_action;
 
 /// A side effect to perform after the batch is durable.
 #[derive(Debug)]
@@ -41,6 +44,72 @@ pub(crate) enum Action {
     ArmTimer { due_ms: i64 },
     /// The execution reached a terminal status.
     Finished { execution: String },
+    /// Read a Distributed Map's items; report with `bucket_done`.
+    ReadItems {
+        execution: String,
+        frame: u64,
+        attempt: u32,
+        request: sluice_dsl::interp::step::ReadRequest,
+    },
+    /// Write a Distributed Map's results; report with `bucket_done`.
+    WriteResults {
+        execution: String,
+        frame: u64,
+        attempt: u32,
+        bucket: String,
+        files: Vec<(String, Value)>,
+    },
+}
+
+/// What a bucket access of a Distributed Map gave.
+#[derive(Debug)]
+pub(crate) enum BucketOutcome {
+    /// The items an `ItemReader` read.
+    Items(Result<Vec<Value>, StatesError>),
+    /// The files a `ResultWriter` wrote.
+    Written(Result<(), StatesError>),
+}
+
+/// Read what an `ItemReader` asks for, through the bucket port.
+pub(crate) async fn read_items(
+    buckets: &dyn crate::buckets::Buckets,
+    request: &sluice_dsl::interp::step::ReadRequest,
+) -> Result<Vec<Value>, StatesError> {
+    use sluice_dsl::error::names;
+    use sluice_dsl::model::ReaderSource;
+    let failed =
+        |e: crate::executor::TaskError| StatesError::new(names::ITEM_READER_FAILED, e.cause);
+    match &request.source {
+        ReaderSource::Listing => {
+            let objects = buckets
+                .list(&request.bucket, &request.key, request.max_items)
+                .await
+                .map_err(failed)?;
+            Ok(objects.iter().map(|o| o.to_item()).collect())
+        }
+        ReaderSource::Object(format) => {
+            let bytes = buckets
+                .get(&request.bucket, &request.key)
+                .await
+                .map_err(failed)?;
+            sluice_dsl::map_run::parse_items(format, &bytes, &request.key, request.max_items)
+        }
+    }
+}
+
+/// Write a `ResultWriter`'s files, through the bucket port.
+pub(crate) async fn write_files(
+    buckets: &dyn crate::buckets::Buckets,
+    bucket: &str,
+    files: Vec<(String, Value)>,
+) -> Result<(), StatesError> {
+    for (key, body) in files {
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        buckets.put(bucket, &key, bytes).await.map_err(|e| {
+            StatesError::new(sluice_dsl::error::names::RESULT_WRITER_FAILED, e.cause)
+        })?;
+    }
+    Ok(())
 }
 
 /// Limits the machine enforces.
@@ -113,6 +182,9 @@ pub(crate) struct Machine<'a> {
     committed_status: HashMap<String, crate::api::Status>,
     /// Write status changes to the status feed (`u/`).
     pub status_feed: bool,
+    /// Child executions being aborted by their parent, which must not
+    /// report back to it.
+    aborting: std::collections::HashSet<String>,
     /// Workflow records read in this batch, valid while
     /// [`Tx::workflow_writes`] is the number kept with them.
     workflow_metas: (u64, HashMap<String, Arc<crate::records::WorkflowMeta>>),
@@ -139,6 +211,7 @@ impl<'a> Machine<'a> {
             queue: Vec::new(),
             committed_status: HashMap::new(),
             status_feed: false,
+            aborting: Default::default(),
             workflow_metas: (0, HashMap::new()),
         }
     }

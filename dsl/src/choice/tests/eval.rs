@@ -8,7 +8,9 @@ use crate::error::StatesError;
 fn check(op: &str, operand: Value, value: Value, expected: bool) {
     let literal = rule(json!({"Variable": "$.v", op: operand.clone()}));
     let input = json!({"v": value});
-    let got = literal.evaluate(&input, &json!({})).expect("evaluates");
+    let got = literal
+        .evaluate(&input, crate::path::Docs::context(&json!({})))
+        .expect("evaluates");
     assert_eq!(got, expected, "{op} {operand} on {value}");
 
     if op.starts_with("Is") || op == "StringMatches" {
@@ -17,12 +19,14 @@ fn check(op: &str, operand: Value, value: Value, expected: bool) {
     let path_op = format!("{op}Path");
     let by_path = rule(json!({"Variable": "$.v", path_op.clone(): "$.o"}));
     let input = json!({"v": value, "o": operand});
-    let got = by_path.evaluate(&input, &json!({})).expect("evaluates");
+    let got = by_path
+        .evaluate(&input, crate::path::Docs::context(&json!({})))
+        .expect("evaluates");
     assert_eq!(got, expected, "{path_op} $.o={operand} on {value}");
 }
 
 fn eval(rule_json: Value, input: Value) -> Result<bool, StatesError> {
-    rule(rule_json).evaluate(&input, &json!({}))
+    rule(rule_json).evaluate(&input, crate::path::Docs::context(&json!({})))
 }
 
 #[test]
@@ -302,14 +306,28 @@ fn missing_path_operand_is_a_runtime_error() {
 fn paths_may_read_the_context_object() {
     let context = json!({"Execution": {"Input": {"limit": 10}, "Name": "run-1"}});
     let r = rule(json!({"Variable": "$.n", "NumericLessThanPath": "$$.Execution.Input.limit"}));
-    assert!(r.evaluate(&json!({"n": 3}), &context).unwrap());
-    assert!(!r.evaluate(&json!({"n": 30}), &context).unwrap());
+    assert!(r
+        .evaluate(&json!({"n": 3}), crate::path::Docs::context(&context))
+        .unwrap());
+    assert!(!r
+        .evaluate(&json!({"n": 30}), crate::path::Docs::context(&context))
+        .unwrap());
     let r = rule(json!({"Variable": "$$.Execution.Name", "StringEquals": "run-1"}));
-    assert!(r.evaluate(&json!({}), &context).unwrap());
+    assert!(r
+        .evaluate(&json!({}), crate::path::Docs::context(&context))
+        .unwrap());
     let r = rule(json!({"Variable": "$$.Execution.Name", "StringEqualsPath": "$.expected"}));
-    assert!(r.evaluate(&json!({"expected": "run-1"}), &context).unwrap());
+    assert!(r
+        .evaluate(
+            &json!({"expected": "run-1"}),
+            crate::path::Docs::context(&context)
+        )
+        .unwrap());
     let e = r
-        .evaluate(&json!({"expected": "run-1"}), &json!({}))
+        .evaluate(
+            &json!({"expected": "run-1"}),
+            crate::path::Docs::context(&json!({})),
+        )
         .unwrap_err();
     assert!(e.cause.contains("'$$.Execution.Name'"), "{}", e.cause);
 }

@@ -11,7 +11,12 @@ mod parse;
 /// Parse a top-level rule that must be valid.
 fn branch(rule: Value) -> ChoiceBranch {
     let mut problems = Problems::default();
-    let parsed = parse_branch(&rule, "/States/Check/Choices/0", &mut problems);
+    let parsed = parse_branch(
+        &rule,
+        "/States/Check/Choices/0",
+        crate::model::QueryLanguage::JsonPath,
+        &mut problems,
+    );
     assert!(
         problems.is_empty(),
         "unexpected problems for {rule}:\n{problems}"
@@ -28,7 +33,12 @@ fn rule(mut rule: Value) -> Condition {
 /// The problems of an invalid top-level rule, as (pointer, message) pairs.
 fn problems(rule: Value) -> Vec<(String, String)> {
     let mut problems = Problems::default();
-    let parsed = parse_branch(&rule, "/States/Check/Choices/0", &mut problems);
+    let parsed = parse_branch(
+        &rule,
+        "/States/Check/Choices/0",
+        crate::model::QueryLanguage::JsonPath,
+        &mut problems,
+    );
     assert!(
         parsed.is_none(),
         "a rule with problems must not parse: {rule}"

@@ -308,7 +308,9 @@ fn math_random() {
     let mut rng = SplitMix64(1);
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..300 {
-        let v = call.eval(&input, &json!({}), &mut rng).unwrap();
+        let v = call
+            .eval(&input, crate::path::Docs::context(&json!({})), &mut rng)
+            .unwrap();
         let n = v.as_i64().expect("an integer");
         assert!((-3..4).contains(&n), "{n}");
         seen.insert(n);
@@ -331,20 +333,36 @@ fn math_random() {
 fn math_random_with_seed_is_repeatable() {
     let call = Intrinsic::parse("States.MathRandom(1, 1000000, $.seed)").unwrap();
     let a = call
-        .eval(&json!({"seed": 42}), &json!({}), &mut SplitMix64(1))
+        .eval(
+            &json!({"seed": 42}),
+            crate::path::Docs::context(&json!({})),
+            &mut SplitMix64(1),
+        )
         .unwrap();
     let b = call
-        .eval(&json!({"seed": 42}), &json!({}), &mut SplitMix64(999))
+        .eval(
+            &json!({"seed": 42}),
+            crate::path::Docs::context(&json!({})),
+            &mut SplitMix64(999),
+        )
         .unwrap();
     let c = call
-        .eval(&json!({"seed": 43}), &json!({}), &mut SplitMix64(1))
+        .eval(
+            &json!({"seed": 43}),
+            crate::path::Docs::context(&json!({})),
+            &mut SplitMix64(1),
+        )
         .unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);
     // The caller's generator is untouched when a seed is given.
     let mut rng = SplitMix64(5);
-    call.eval(&json!({"seed": 1}), &json!({}), &mut rng)
-        .unwrap();
+    call.eval(
+        &json!({"seed": 1}),
+        crate::path::Docs::context(&json!({})),
+        &mut rng,
+    )
+    .unwrap();
     assert_eq!(rng.next_u64(), SplitMix64(5).next_u64());
 }
 
@@ -418,13 +436,25 @@ fn string_split() {
 fn uuid_is_v4_from_the_callers_randomness() {
     let call = Intrinsic::parse("States.UUID()").unwrap();
     let a = call
-        .eval(&json!({}), &json!({}), &mut SplitMix64(3))
+        .eval(
+            &json!({}),
+            crate::path::Docs::context(&json!({})),
+            &mut SplitMix64(3),
+        )
         .unwrap();
     let b = call
-        .eval(&json!({}), &json!({}), &mut SplitMix64(3))
+        .eval(
+            &json!({}),
+            crate::path::Docs::context(&json!({})),
+            &mut SplitMix64(3),
+        )
         .unwrap();
     let c = call
-        .eval(&json!({}), &json!({}), &mut SplitMix64(4))
+        .eval(
+            &json!({}),
+            crate::path::Docs::context(&json!({})),
+            &mut SplitMix64(4),
+        )
         .unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);

@@ -16,7 +16,7 @@ fn run(text: &str, input: Value) -> Result<Value, StatesError> {
     let call = Intrinsic::parse(text).unwrap_or_else(|e| panic!("{text} should parse: {e}"));
     call.eval(
         &input,
-        &json!({"Execution": {"Id": "e-1"}}),
+        crate::path::Docs::context(&json!({"Execution": {"Id": "e-1"}})),
         &mut SplitMix64(7),
     )
 }

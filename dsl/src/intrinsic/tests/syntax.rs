@@ -249,7 +249,7 @@ proptest::proptest! {
     ) {
         let text = format!("States.{name}({body}");
         if let Ok(call) = Intrinsic::parse(&text) {
-            let _ = call.eval(&json!({"a": [1, "x"]}), &json!({}), &mut crate::SplitMix64(1));
+            let _ = call.eval(&json!({"a": [1, "x"]}), crate::path::Docs::context(&json!({})), &mut crate::SplitMix64(1));
         }
     }
 }
