@@ -73,6 +73,35 @@ pub struct ServeArgs {
     /// Delivered at least once: changes wait in the store until published.
     #[arg(long = "status-events", value_name = "DEST")]
     status_events: Vec<String>,
+    #[command(flatten)]
+    buckets: BucketArgs,
+}
+
+/// Where Distributed Maps read their items (`ItemReader`) and write their
+/// results (`ResultWriter`).
+#[derive(Args, Clone, Default)]
+pub struct BucketArgs {
+    /// An S3-compatible endpoint for buckets (AWS itself when absent).
+    /// Credentials and region come from the usual AWS environment variables.
+    #[arg(long = "s3-endpoint", value_name = "URL", env = "AWS_ENDPOINT_URL_S3")]
+    pub s3_endpoint: Option<String>,
+    /// Use local folders as buckets instead: bucket NAME is the folder DIR/NAME.
+    #[arg(
+        long = "buckets-dir",
+        value_name = "DIR",
+        conflicts_with = "s3_endpoint"
+    )]
+    pub buckets_dir: Option<PathBuf>,
+}
+
+impl BucketArgs {
+    pub fn buckets(&self) -> sluice_connectors::buckets::ObjectBuckets {
+        use sluice_connectors::buckets::{BucketsConfig, ObjectBuckets};
+        ObjectBuckets::new(match &self.buckets_dir {
+            Some(dir) => BucketsConfig::Folder(dir.clone()),
+            None => BucketsConfig::s3_from_env(self.s3_endpoint.clone()),
+        })
+    }
 }
 
 /// The engine as the sources' sink: where they submit events and record
@@ -235,6 +264,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             return Ok(());
         }
     };
+    engine.set_buckets(Arc::new(args.buckets.buckets()));
     let package_dir = args.data.join(packages::FOLDER);
     let package_store = Arc::new(
         sluice_executors::package::PackageStore::open(&package_dir, Default::default())

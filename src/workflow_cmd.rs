@@ -98,6 +98,8 @@ pub struct RunArgs {
     /// Largest state input or output, in bytes → States.DataLimitExceeded.
     #[arg(long, default_value_t = sluice_dsl::interp::DEFAULT_PAYLOAD_LIMIT)]
     payload_limit: usize,
+    #[command(flatten)]
+    buckets: crate::serve::BucketArgs,
 }
 
 pub fn run(cmd: WorkflowCommand, remote: &Remote) -> ExitCode {
@@ -313,7 +315,8 @@ fn run_local(args: RunArgs) -> Result<ExitCode> {
         (Some(_), None) => bail!("--mocks needs --test-case NAME to choose the test case"),
         _ => None,
     };
-    let mut host = LocalHost::new(functions, mocks, args.real_time);
+    let mut host =
+        LocalHost::new(functions, mocks, args.real_time).with_buckets(args.buckets.buckets());
     let options = RunOptions {
         execution_name: args.name.unwrap_or_else(|| host.uuid()),
         state_machine_name: name,

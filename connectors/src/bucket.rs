@@ -143,7 +143,7 @@ fn non_empty(prefix: &str) -> Option<Path> {
     (!p.is_empty()).then(|| Path::from(p))
 }
 
-fn has_aws_credentials() -> bool {
+pub(crate) fn has_aws_credentials() -> bool {
     [
         "AWS_ACCESS_KEY_ID",
         "AWS_WEB_IDENTITY_TOKEN_FILE",

@@ -11,6 +11,7 @@
 
 pub mod amqp;
 pub mod bucket;
+pub mod buckets;
 pub mod cloudevent;
 pub mod cron;
 pub mod kafka;

@@ -11,10 +11,14 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 use sluice_dsl::error::names;
+use sluice_dsl::interp::step::{ReadRequest, WriteRequest};
 use sluice_dsl::interp::{Host, TaskCall};
+use sluice_dsl::map_run::ChildRun;
 use sluice_dsl::mocks::TestCase;
+use sluice_dsl::model::State;
 use sluice_dsl::resource::{Resource, ResourceRef};
 use sluice_dsl::{Random, StatesError};
+use sluice_engine::Buckets;
 
 /// Operating-system randomness for `States.UUID`, `States.MathRandom` and jitter.
 struct OsRandom(rand::rngs::ThreadRng);
@@ -27,6 +31,8 @@ impl Random for OsRandom {
 
 pub struct LocalHost {
     functions: Functions,
+    /// Where Distributed Maps read items and write results.
+    buckets: Option<sluice_connectors::buckets::ObjectBuckets>,
     mocks: Option<TestCase>,
     /// Invocations so far per Task state, for mocked responses.
     invocations: HashMap<String, u32>,
@@ -39,12 +45,28 @@ impl LocalHost {
     pub fn new(functions: Functions, mocks: Option<TestCase>, real_time: bool) -> Self {
         LocalHost {
             functions,
+            buckets: None,
             mocks,
             invocations: HashMap::new(),
             real_time,
             clock: Utc::now(),
             rng: OsRandom(rand::rng()),
         }
+    }
+
+    /// Let Distributed Maps reach buckets.
+    pub fn with_buckets(mut self, buckets: sluice_connectors::buckets::ObjectBuckets) -> Self {
+        self.buckets = Some(buckets);
+        self
+    }
+
+    /// Run a bucket access to its end (the local run is synchronous).
+    fn block_on<T>(&self, f: impl std::future::Future<Output = T>) -> Result<T, StatesError> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| rt.block_on(f))
+            .map_err(|e| StatesError::runtime(format!("cannot start an I/O runtime: {e}")))
     }
 
     pub fn uuid(&mut self) -> String {
@@ -113,5 +135,86 @@ impl Host for LocalHost {
 
     fn random(&mut self) -> &mut dyn Random {
         &mut self.rng
+    }
+
+    fn read_items(&mut self, request: &ReadRequest) -> Result<Vec<Value>, StatesError> {
+        let Some(buckets) = &self.buckets else {
+            return Err(StatesError::new(names::ITEM_READER_FAILED, "no buckets"));
+        };
+        self.block_on(sluice_engine_items(buckets, request))?
+    }
+
+    fn write_results(
+        &mut self,
+        state: &State,
+        request: &WriteRequest,
+        outcomes: &[Result<Value, StatesError>],
+    ) -> Result<Value, StatesError> {
+        let run = self.uuid();
+        let Some(buckets) = &self.buckets else {
+            return Err(StatesError::new(names::RESULT_WRITER_FAILED, "no buckets"));
+        };
+        let now = sluice_dsl::timestamp::format(self.clock);
+        let machine = format!(
+            "arn:aws:states:us-east-1:000000000000:stateMachine:{}",
+            state.name
+        );
+        let map_run = format!(
+            "arn:aws:states:us-east-1:000000000000:mapRun:local/{}:{run}",
+            state.name
+        );
+        let children: Vec<ChildRun> = outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| ChildRun {
+                execution_arn: format!(
+                    "arn:aws:states:us-east-1:000000000000:execution:local/{}:{i}",
+                    state.name
+                ),
+                name: i.to_string(),
+                input: Value::Null,
+                outcome: o.clone(),
+                start_date: now.clone(),
+                stop_date: now.clone(),
+            })
+            .collect();
+        let (files, details) =
+            sluice_dsl::map_run::result_files(&map_run, &run, &machine, request, &children);
+        self.block_on(async {
+            for (key, body) in files {
+                let bytes = serde_json::to_vec(&body).unwrap_or_default();
+                buckets
+                    .put(&request.bucket, &key, bytes)
+                    .await
+                    .map_err(|e| StatesError::new(names::RESULT_WRITER_FAILED, e.cause))?;
+            }
+            Ok::<_, StatesError>(())
+        })??;
+        Ok(details)
+    }
+}
+
+/// The items of an `ItemReader`, read through the bucket port.
+async fn sluice_engine_items(
+    buckets: &sluice_connectors::buckets::ObjectBuckets,
+    request: &ReadRequest,
+) -> Result<Vec<Value>, StatesError> {
+    use sluice_dsl::model::ReaderSource;
+    let failed = |e: sluice_engine::TaskError| StatesError::new(names::ITEM_READER_FAILED, e.cause);
+    match &request.source {
+        ReaderSource::Listing => Ok(buckets
+            .list(&request.bucket, &request.key, request.max_items)
+            .await
+            .map_err(failed)?
+            .iter()
+            .map(|o| o.to_item())
+            .collect()),
+        ReaderSource::Object(format) => {
+            let bytes = buckets
+                .get(&request.bucket, &request.key)
+                .await
+                .map_err(failed)?;
+            sluice_dsl::map_run::parse_items(format, &bytes, &request.key, request.max_items)
+        }
     }
 }

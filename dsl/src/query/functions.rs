@@ -140,9 +140,11 @@ fn hash(args: &[Option<Value>], _env: &mut Env<'_>) -> Result<Option<Value>, Err
         "SHA-256" => Sha256::digest(data).to_vec(),
         "SHA-384" => Sha384::digest(data).to_vec(),
         "SHA-512" => Sha512::digest(data).to_vec(),
-        other => return Err(error(format!(
+        other => {
+            return Err(error(format!(
             "'{other}' is not an algorithm of $hash: use MD5, SHA-1, SHA-256, SHA-384 or SHA-512"
-        ))),
+        )))
+        }
     };
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     Ok(Some(Value::String(hex)))

@@ -195,11 +195,13 @@ fn choice(
                 crate::choice::Condition::Constant(b) => *b,
                 crate::choice::Condition::Jsonata(f) => match eval_field(f, state, states, env)? {
                     Value::Bool(b) => b,
-                    other => return Err(site(state, env).error(format_args!(
+                    other => {
+                        return Err(site(state, env).error(format_args!(
                         "The Condition '{}' of rule {i} must evaluate to true or false, found {}",
                         f.expr.source(),
                         crate::path::preview(&other)
-                    ))),
+                    )))
+                    }
                 },
                 other => {
                     other.evaluate(states.input(), crate::path::Docs::context(&Value::Null))?
