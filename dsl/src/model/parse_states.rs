@@ -48,12 +48,6 @@ const MAP_PATHS: &[&str] = &[
     "ToleratedFailurePercentagePath",
 ];
 
-/// Fields Sluice recognises and refuses, with the reason.
-const UNSUPPORTED: &[(&str, &str)] = &[(
-    "Credentials",
-    "cross-account 'Credentials' are not supported: Sluice runs every task with the functions it has; remove 'Credentials'",
-)];
-
 /// The fields a state type accepts in a query language.
 fn allowed(ty: &str, ql: QueryLanguage) -> Vec<&'static str> {
     let mut out = Vec::with_capacity(40);
@@ -152,13 +146,7 @@ pub(super) fn state(
     let ty = state_type(name, &obj, problems)?;
     let before = problems.len();
     let ql = query_language(&obj, Some(workflow_ql), problems);
-    let mut reported = other_language_fields(&obj, ql, problems);
-    for (field, message) in UNSUPPORTED {
-        if obj.has(field) {
-            problems.push(obj.at(field), *message);
-            reported.push(field);
-        }
-    }
+    let reported = other_language_fields(&obj, ql, problems);
     let fields = allowed(ty, ql);
     obj.unknown_fields_except(&fields, &reported, format_args!("a {ty} state"), problems);
     let comment = obj.string("Comment", problems).map(str::to_string);
@@ -303,6 +291,19 @@ fn task(obj: &Obj, ql: QueryLanguage, problems: &mut Problems) -> Option<TaskSta
     if let Some(r) = resource.filter(|r| !r.is_empty()) {
         if let Err(e) = crate::resource::ResourceRef::parse(r) {
             problems.push(obj.at("Resource"), e);
+        }
+    }
+    // `Credentials` (a role to assume) is accepted for portability and has
+    // no effect: there are no IAM roles (docs/asl-compatibility.md).
+    if let Some(c) = obj.get("Credentials") {
+        if !c.is_object() {
+            problems.push(
+                obj.at("Credentials"),
+                format!(
+                    "'Credentials' must be an object such as {{\"RoleArn\": \"…\"}}, found {}",
+                    kind(c)
+                ),
+            );
         }
     }
     // Check every other field before giving up on a missing Resource.
