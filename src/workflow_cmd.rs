@@ -98,6 +98,10 @@ pub struct RunArgs {
     /// Largest state input or output, in bytes → States.DataLimitExceeded.
     #[arg(long, default_value_t = sluice_dsl::interp::DEFAULT_PAYLOAD_LIMIT)]
     payload_limit: usize,
+    /// The folder where `startExecution` tasks find the workflows they
+    /// start (NAME.asl.json or NAME.json); by default the folder of FILE.
+    #[arg(long, value_name = "DIR")]
+    workflows: Option<PathBuf>,
     #[command(flatten)]
     buckets: crate::serve::BucketArgs,
 }
@@ -140,7 +144,9 @@ fn read(path: &Path) -> Result<String> {
 }
 
 fn validate(file: &Path) -> Result<ExitCode> {
-    match StateMachine::from_json(&read(file)?) {
+    let checked =
+        StateMachine::from_json(&read(file)?).and_then(|m| m.check_runnable().map(|()| m));
+    match checked {
         Ok(m) => {
             println!(
                 "{}: valid ({} states)",
@@ -160,7 +166,7 @@ fn validate(file: &Path) -> Result<ExitCode> {
 fn deploy(file: &Path, name: Option<String>, remote: &Remote) -> Result<ExitCode> {
     let text = read(file)?;
     // Check locally first: the same problems the server would report, faster.
-    if let Err(problems) = StateMachine::from_json(&text) {
+    if let Err(problems) = StateMachine::from_json(&text).and_then(|m| m.check_runnable()) {
         println!("{problems}");
         eprintln!(
             "{}: {} problem(s); nothing was deployed",
@@ -299,6 +305,12 @@ fn run_local(args: RunArgs) -> Result<ExitCode> {
         Ok(m) => m,
         Err(p) => bail!("{} is not a valid workflow:\n{p}", args.file.display()),
     };
+    // With mocks, a task Sluice cannot run may still be answered.
+    if args.mocks.is_none() {
+        if let Err(p) = machine.check_runnable() {
+            bail!("{} cannot run here:\n{p}", args.file.display());
+        }
+    }
     let input = json_arg(&args.input, "--input")?;
     let functions = match &args.functions {
         Some(dir) => Functions::load(dir)?,
@@ -315,8 +327,18 @@ fn run_local(args: RunArgs) -> Result<ExitCode> {
         (Some(_), None) => bail!("--mocks needs --test-case NAME to choose the test case"),
         _ => None,
     };
-    let mut host =
-        LocalHost::new(functions, mocks, args.real_time).with_buckets(args.buckets.buckets());
+    let workflows = args.workflows.clone().or_else(|| {
+        args.file.parent().map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        })
+    });
+    let mut host = LocalHost::new(functions, mocks, args.real_time)
+        .with_buckets(args.buckets.buckets())
+        .with_workflows(workflows);
     let options = RunOptions {
         execution_name: args.name.unwrap_or_else(|| host.uuid()),
         state_machine_name: name,

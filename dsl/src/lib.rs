@@ -6,6 +6,7 @@
 //! policy) and an in-memory interpreter. No I/O and no async: callers supply
 //! task results, time and randomness.
 
+pub mod child;
 pub mod choice;
 pub mod error;
 pub mod function;

@@ -16,13 +16,27 @@ pub enum Resource {
     HttpInvoke,
     KafkaPublish,
     AmqpPublish,
-    /// `sluice:workflow:startExecution[.sync]`.
+    /// `sluice:workflow:startExecution[.sync]` and
+    /// `arn:aws:states:::states:startExecution[.sync|.sync:2]`: a child
+    /// execution of another workflow.
     StartExecution {
-        sync: bool,
+        wait: StartWait,
     },
     /// Another AWS service integration (`arn:aws:states:::sqs:sendMessage`, …):
-    /// accepted so definitions stay portable, runnable only with mocks.
+    /// parsed so definitions stay portable and mocks can answer for it, but
+    /// not runnable: [`ResourceRef::runnable`] refuses it.
     OtherAws(String),
+}
+
+/// How a Task that starts a child execution waits for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartWait {
+    /// Started, not awaited: the result is `{ExecutionArn, StartDate}`.
+    No,
+    /// `.sync`: the child's DescribeExecution, `Input`/`Output` as strings.
+    Sync,
+    /// `.sync:2` (and Sluice's `.sync`): the same, `Input`/`Output` as JSON.
+    SyncJson,
 }
 
 /// A parsed resource with its `.waitForTaskToken` flag.
@@ -44,19 +58,17 @@ impl fmt::Display for Resource {
             Resource::HttpInvoke => f.write_str("sluice:http:invoke"),
             Resource::KafkaPublish => f.write_str("sluice:kafka:publish"),
             Resource::AmqpPublish => f.write_str("sluice:amqp:publish"),
-            Resource::StartExecution { sync } => {
-                write!(
-                    f,
-                    "sluice:workflow:startExecution{}",
-                    if *sync { ".sync" } else { "" }
-                )
-            }
+            Resource::StartExecution { wait } => f.write_str(match wait {
+                StartWait::No => "arn:aws:states:::states:startExecution",
+                StartWait::Sync => "arn:aws:states:::states:startExecution.sync",
+                StartWait::SyncJson => "arn:aws:states:::states:startExecution.sync:2",
+            }),
             Resource::OtherAws(s) => f.write_str(s),
         }
     }
 }
 
-const FORMS: &str = "sluice:function:NAME[:ALIAS], arn:aws:lambda:REGION:ACCOUNT:function:NAME, arn:aws:states:::lambda:invoke, sluice:http:invoke, sluice:kafka:publish, sluice:amqp:publish, sluice:workflow:startExecution[.sync]";
+const FORMS: &str = "sluice:function:NAME[:ALIAS], arn:aws:lambda:REGION:ACCOUNT:function:NAME, arn:aws:states:::lambda:invoke, sluice:http:invoke, arn:aws:states:::http:invoke, sluice:kafka:publish, sluice:amqp:publish, sluice:workflow:startExecution[.sync], arn:aws:states:::states:startExecution[.sync|.sync:2]";
 
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
@@ -93,12 +105,26 @@ impl ResourceRef {
                 "http:invoke" => Resource::HttpInvoke,
                 "kafka:publish" => Resource::KafkaPublish,
                 "amqp:publish" => Resource::AmqpPublish,
-                "workflow:startExecution" => Resource::StartExecution { sync: false },
-                "workflow:startExecution.sync" => Resource::StartExecution { sync: true },
+                "workflow:startExecution" => Resource::StartExecution {
+                    wait: StartWait::No,
+                },
+                "workflow:startExecution.sync" => Resource::StartExecution {
+                    wait: StartWait::SyncJson,
+                },
                 _ => return Err(format!("unknown resource '{text}'; use one of: {FORMS}")),
             }
         } else if base == "arn:aws:states:::lambda:invoke" {
             Resource::LambdaInvoke
+        } else if base == "arn:aws:states:::http:invoke" {
+            Resource::HttpInvoke
+        } else if let Some(mode) = base.strip_prefix("arn:aws:states:::states:startExecution") {
+            let wait = match mode {
+                "" => StartWait::No,
+                ".sync" => StartWait::Sync,
+                ".sync:2" => StartWait::SyncJson,
+                _ => return Err(format!("unknown resource '{text}'; use one of: {FORMS}")),
+            };
+            Resource::StartExecution { wait }
         } else if let Some(rest) = base.strip_prefix("arn:aws:lambda:") {
             // REGION:ACCOUNT:function:NAME[:ALIAS]
             let parts: Vec<&str> = rest.splitn(4, ':').collect();
@@ -115,6 +141,64 @@ impl ResourceRef {
             resource,
             wait_for_task_token: wait,
         })
+    }
+}
+
+impl ResourceRef {
+    /// Why Sluice cannot run this resource, if it cannot: AWS service
+    /// integrations other than Lambda, HTTP and Step Functions itself.
+    pub fn runnable(&self) -> Result<(), String> {
+        match &self.resource {
+            Resource::OtherAws(arn) => Err(format!(
+                "'{arn}' is an AWS service integration that Sluice cannot run; call a function instead (sluice:function:NAME, or arn:aws:states:::lambda:invoke), or answer it with a mocked response in a --local run (--mocks)"
+            )),
+            Resource::HttpInvoke if self.wait_for_task_token => Err(
+                "http:invoke cannot wait for a task token; remove '.waitForTaskToken'".into(),
+            ),
+            Resource::StartExecution { wait } if *wait != StartWait::No && self.wait_for_task_token => Err(
+                "startExecution waits either for the child execution ('.sync') or for a task token ('.waitForTaskToken'), not both".into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Every Task state of a definition whose `Resource` cannot run, with its
+/// JSON pointer: what `sluice workflow validate` and a deploy refuse.
+pub fn unrunnable(definition: &serde_json::Value) -> crate::Problems {
+    let mut problems = crate::Problems::default();
+    walk_states(definition, "", &mut problems);
+    problems
+}
+
+fn walk_states(scope: &serde_json::Value, ptr: &str, problems: &mut crate::Problems) {
+    use crate::error::child_pointer;
+    let Some(states) = scope.get("States").and_then(|s| s.as_object()) else {
+        return;
+    };
+    for (name, state) in states {
+        let at = child_pointer(&child_pointer(ptr, "States"), name);
+        if let Some(r) = state.get("Resource").and_then(|r| r.as_str()) {
+            if let Ok(parsed) = ResourceRef::parse(r) {
+                if let Err(e) = parsed.runnable() {
+                    problems.push(child_pointer(&at, "Resource"), e);
+                }
+            }
+        }
+        if let Some(branches) = state.get("Branches").and_then(|b| b.as_array()) {
+            for (i, b) in branches.iter().enumerate() {
+                walk_states(
+                    b,
+                    &format!("{}/{i}", child_pointer(&at, "Branches")),
+                    problems,
+                );
+            }
+        }
+        for key in ["ItemProcessor", "Iterator"] {
+            if let Some(p) = state.get(key) {
+                walk_states(p, &child_pointer(&at, key), problems);
+            }
+        }
     }
 }
 
@@ -154,8 +238,27 @@ mod tests {
         );
         assert_eq!(
             f("sluice:workflow:startExecution.sync"),
-            Resource::StartExecution { sync: true }
+            Resource::StartExecution {
+                wait: StartWait::SyncJson
+            }
         );
+        assert_eq!(
+            f("arn:aws:states:::states:startExecution.sync"),
+            Resource::StartExecution {
+                wait: StartWait::Sync
+            }
+        );
+        assert_eq!(f("arn:aws:states:::http:invoke"), Resource::HttpInvoke);
+        assert!(ResourceRef::parse("arn:aws:states:::sqs:sendMessage")
+            .unwrap()
+            .runnable()
+            .is_err());
+        let p = unrunnable(
+            &serde_json::json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [
+            {"StartAt": "Q", "States": {"Q": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true}}}
+        ], "End": true}}}),
+        );
+        assert_eq!(p.0[0].pointer, "/States/P/Branches/0/States/Q/Resource");
         assert!(ResourceRef::parse("sluice:nope").is_err());
         assert!(ResourceRef::parse("lambda").is_err());
         assert!(ResourceRef::parse("sluice:function:bad name").is_err());

@@ -621,6 +621,9 @@ impl Engine {
             {
                 let frame: Frame = serde_json::from_slice(&f?)?;
                 match frame.phase {
+                    // A child execution started by a Task runs (and reports) by itself.
+                    Phase::Task { ref resource, .. }
+                        if crate::machine::child_wait(resource).is_some() => {}
                     Phase::Task { .. } => {
                         self.perform(vec![crate::machine::dispatch_action(&id, &frame)])
                     }

@@ -1,6 +1,7 @@
 //! The host of `sluice workflow run --local`: mocked responses first, then
 //! local functions; a virtual clock unless `--real-time`.
 
+mod children;
 mod functions;
 
 pub use functions::{json_files, Functions};
@@ -33,6 +34,10 @@ pub struct LocalHost {
     functions: Functions,
     /// Where Distributed Maps read items and write results.
     buckets: Option<sluice_connectors::buckets::ObjectBuckets>,
+    /// Where `startExecution` tasks find their child workflows.
+    workflows: Option<std::path::PathBuf>,
+    /// How deep child executions are nested now.
+    depth: u32,
     mocks: Option<TestCase>,
     /// Invocations so far per Task state, for mocked responses.
     invocations: HashMap<String, u32>,
@@ -46,12 +51,20 @@ impl LocalHost {
         LocalHost {
             functions,
             buckets: None,
+            workflows: None,
+            depth: 0,
             mocks,
             invocations: HashMap::new(),
             real_time,
             clock: Utc::now(),
             rng: OsRandom(rand::rng()),
         }
+    }
+
+    /// Where `startExecution` tasks find child workflows.
+    pub fn with_workflows(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.workflows = dir;
+        self
     }
 
     /// Let Distributed Maps reach buckets.
@@ -111,6 +124,13 @@ impl Host for LocalHost {
                 let event = call.payload.get("Payload").cloned().unwrap_or_else(|| json!({}));
                 let payload = self.functions.invoke(&name, qualifier.as_deref(), &event, timeout, &key)?;
                 Ok(json!({"ExecutedVersion": qualifier.unwrap_or_else(|| "$LATEST".into()), "Payload": payload, "StatusCode": 200}))
+            }
+            Resource::StartExecution { wait } => {
+                let dir = self.workflows.clone();
+                let mut depth = self.depth;
+                let r = children::start(self, dir.as_ref(), call, wait, &mut depth);
+                self.depth = depth;
+                r
             }
             other => Err(StatesError::new(
                 names::TASK_FAILED,

@@ -83,6 +83,25 @@ impl StateMachine {
         parse::state_machine(std::borrow::Cow::Borrowed(value))
     }
 
+    /// Refuse the definition if some Task's `Resource` cannot run on
+    /// Sluice (what `workflow validate` and a deploy check on top of
+    /// parsing; a `--local` run with mocks answers such tasks instead).
+    pub fn check_runnable(&self) -> Result<(), Problems> {
+        let problems = crate::resource::unrunnable(&self.definition);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Parse, validate and check that every resource can run.
+    pub fn deployable(value: &Value) -> Result<StateMachine, Problems> {
+        let m = StateMachine::from_value(value)?;
+        m.check_runnable()?;
+        Ok(m)
+    }
+
     /// Every state in every scope, with its JSON pointer (for tools and the console).
     pub fn all_states(&self) -> Vec<(&str, &State)> {
         let mut out = Vec::new();

@@ -180,6 +180,10 @@ impl Machine<'_> {
             heartbeat_seconds: req.heartbeat_seconds,
             heartbeat_due_ms,
         };
+        if let Some(wait) = super::children::child_wait(&t.resource) {
+            self.save_frame(execution, &frame)?;
+            return self.start_child_task(execution, &frame, wait);
+        }
         self.actions.push(dispatch_action(execution, &frame));
         self.save_frame(execution, &frame)
     }

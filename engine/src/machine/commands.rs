@@ -58,7 +58,7 @@ impl Machine<'_> {
                 self.limits.definition_bytes
             )));
         }
-        StateMachine::from_value(&definition).map_err(EngineError::Invalid)?;
+        StateMachine::deployable(&definition).map_err(EngineError::Invalid)?;
         let now = now_string(self.now);
         let mut meta: WorkflowMeta = self.tx.get(&keys::workflow(name))?.unwrap_or(WorkflowMeta {
             name: name.to_string(),
@@ -165,6 +165,19 @@ impl Machine<'_> {
         workflow: &str,
         req: StartRequest,
     ) -> Result<(Execution, bool), EngineError> {
+        let started = self.start_inner(workflow, req, None)?;
+        self.drain()?;
+        Ok(started)
+    }
+
+    /// [`Machine::start`] without running the new execution's first states
+    /// yet (they are queued), optionally as the child of a Task.
+    pub(super) fn start_inner(
+        &mut self,
+        workflow: &str,
+        req: StartRequest,
+        parent: Option<(crate::api::ParentLink, crate::records::ChildOf)>,
+    ) -> Result<(Execution, bool), EngineError> {
         let (name, version) = self.resolve_version(workflow)?;
         let input = if req.input.is_null() {
             json!({})
@@ -207,7 +220,7 @@ impl Machine<'_> {
             started_at: now_string(self.now),
             stopped_at: None,
             redrive_count: 0,
-            parent: None,
+            parent: parent.as_ref().map(|(link, _)| link.clone()),
         };
         let idk = id.to_string();
         let rec = ExecutionRecord {
@@ -216,7 +229,7 @@ impl Machine<'_> {
             last_event: 0,
             next_frame: 1,
             frames: 1,
-            child_of: None,
+            child_of: parent.map(|(_, child_of)| child_of),
         };
         self.saved.entry(idk.clone()).or_insert(None);
         self.executions.insert(idk.clone(), rec);
@@ -257,7 +270,6 @@ impl Machine<'_> {
             scopes: Vec::new(),
         };
         self.enqueue(&idk, &frame)?;
-        self.drain()?;
         Ok((execution, true))
     }
 

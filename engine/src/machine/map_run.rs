@@ -292,7 +292,7 @@ impl Machine<'_> {
         }
         match link.slot {
             Some(slot) => self.child_finished(&link.execution, link.frame, slot, result),
-            None => Ok(()),
+            None => self.report_task_parent(execution, &link),
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod advance;
 mod catalog;
+mod children;
 mod commands;
 mod fork;
 mod ingest;
@@ -26,6 +27,7 @@ use sluice_dsl::model::{Scope, State, StateKind};
 use sluice_dsl::{Random, StateMachine, StatesError};
 
 pub(crate) use advance::dispatch_action;
+pub(crate) use children::child_wait;
 pub(crate) use commands::CallbackOutcome;
 pub(crate) use ingest::DEDUPE_INDEX_CHUNK;
 pub(crate) use map_run::bucket_action;
