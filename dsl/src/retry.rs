@@ -75,19 +75,20 @@ pub struct Catcher {
     pub next: String,
 }
 
-/// Does an `ErrorEquals` list handle `error`? AWS's rules:
-/// - `States.ALL` matches every error except `States.Runtime` and
-///   `States.DataLimitExceeded`, which are terminal.
-/// - `States.TaskFailed` matches every error except `States.Timeout` (and the
-///   terminal ones).
-/// - Any other name matches itself exactly (so `States.DataLimitExceeded`
-///   can be caught when named).
+/// Does an `ErrorEquals` list handle `error`? AWS's rules, as it runs them:
+/// - `States.ALL` matches every error except `States.Runtime`, which is
+///   terminal. (The guide also calls `States.DataLimitExceeded` terminal,
+///   but executions recorded against AWS show `States.ALL` catching a task
+///   result over the size limit; see docs/asl-compatibility.md.)
+/// - `States.TaskFailed` matches every error except `States.Timeout` and
+///   `States.DataLimitExceeded`.
+/// - Any other name matches itself exactly.
 pub fn error_matches(error_equals: &[String], error: &str) -> bool {
     if error == names::RUNTIME {
         return false;
     }
     error_equals.iter().any(|name| match name.as_str() {
-        names::ALL => error != names::DATA_LIMIT_EXCEEDED,
+        names::ALL => true,
         names::TASK_FAILED => error != names::TIMEOUT && error != names::DATA_LIMIT_EXCEEDED,
         other => other == error,
     })
@@ -131,7 +132,8 @@ mod tests {
         assert!(error_matches(&all, "ValueError"));
         assert!(error_matches(&all, "States.Timeout"));
         assert!(!error_matches(&all, "States.Runtime"));
-        assert!(!error_matches(&all, "States.DataLimitExceeded"));
+        assert!(error_matches(&all, "States.DataLimitExceeded"));
+        assert!(!error_matches(&["States.TaskFailed".to_string()], "States.DataLimitExceeded"));
         let tf = vec!["States.TaskFailed".to_string()];
         assert!(error_matches(&tf, "ValueError"));
         assert!(!error_matches(&tf, "States.Timeout"));

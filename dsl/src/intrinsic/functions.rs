@@ -227,6 +227,10 @@ fn render(v: &Value, out: &mut String) {
 fn string_to_json(args: &Args) -> Result<Value, String> {
     let at = args.at(0);
     let text = string(at, args.get(0))?;
+    // AWS gives null for an empty or blank string (recorded), not an error.
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
     serde_json::from_str(text).map_err(|e| {
         format!(
             "{at} must be a string holding JSON text, but parsing {} failed: {e}",
