@@ -91,7 +91,7 @@ impl Path {
                 "'{text}' is not a JSONPath: a path must start with '$' (the state input) or '$$' (the context object)"
             ));
         };
-        let kind = match simple_reference(rest) {
+        let kind = match simple_reference(rest).or_else(|| literal_reference(rest)) {
             Some(steps) => Kind::Reference(steps),
             None => {
                 let query =
@@ -355,6 +355,45 @@ fn simple_reference(rest: &str) -> Option<Vec<Step>> {
     Some(steps)
 }
 
+/// A reference path with bracketed names (`$['a b']["c"][0].d`) read as
+/// AWS (Jayway JsonPath) reads them: the name is everything up to the
+/// closing quote and bracket, taken literally — a backslash is not an escape
+/// (recorded: `$['Test\""Name"']` selects the key `Test\""Name"`).
+/// `None` for anything else (wildcards, filters, slices, unions, …).
+fn literal_reference(rest: &str) -> Option<Vec<Step>> {
+    let mut steps = Vec::new();
+    let mut i = 0;
+    let b = rest.as_bytes();
+    while i < b.len() {
+        if rest[i..].starts_with("['") || rest[i..].starts_with("[\"") {
+            let close = if b[i + 1] == b'\'' { "']" } else { "\"]" };
+            let start = i + 2;
+            let end = start + rest[start..].find(close)?;
+            steps.push(Step::Field(rest[start..end].to_string()));
+            i = end + 2;
+        } else if b[i] == b'[' {
+            let end = i + rest[i..].find(']')?;
+            let n: i64 = rest[i + 1..end].parse().ok()?;
+            steps.push(Step::Index(n));
+            i = end + 1;
+        } else if b[i] == b'.' && b.get(i + 1).is_some_and(|c| *c != b'.' && *c != b'[') {
+            let start = i + 1;
+            let end = rest[start..]
+                .find(['.', '['])
+                .map_or(rest.len(), |e| start + e);
+            let name = &rest[start..end];
+            if name.is_empty() || name.contains(['*', '?', '(', ')', '@', ' ', ',', ':']) {
+                return None;
+            }
+            steps.push(Step::Field(name.to_string()));
+            i = end;
+        } else {
+            return None;
+        }
+    }
+    Some(steps)
+}
+
 fn reference_steps(query: &JpQuery) -> Option<Vec<Step>> {
     query
         .segments
@@ -597,6 +636,16 @@ mod tests {
                 .unwrap(),
             json!([2])
         );
+    }
+
+    #[test]
+    fn bracketed_names_are_literal_as_on_aws() {
+        let p = Path::parse(r#"$['Test\""Name"']"#).unwrap();
+        let doc = json!({r#"Test\""Name""#: "v"});
+        assert_eq!(p.select(&doc, Docs::context(&json!({}))).unwrap(), json!("v"));
+        let p = Path::parse(r#"$["a.b"][1]['c d'].e"#).unwrap();
+        let doc = json!({"a.b": [0, {"c d": {"e": 5}}]});
+        assert_eq!(p.select(&doc, Docs::context(&json!({}))).unwrap(), json!(5));
     }
 
     #[test]

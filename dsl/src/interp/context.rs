@@ -5,19 +5,24 @@ use serde_json::{json, Value};
 
 use super::RunOptions;
 
+/// The region and account in ARNs: there are none, so AWS's default region
+/// and the account id AWS's own local tools use.
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "000000000000";
+
 pub(super) fn new(options: &RunOptions, input: &Value) -> Value {
     let sm = &options.state_machine_name;
     json!({
         "Execution": {
-            "Id": format!("sluice:execution:{sm}:{}", options.execution_name),
+            "Id": format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{sm}:{}", options.execution_name),
             "Input": input,
             "Name": options.execution_name,
-            "RoleArn": "sluice:role:local",
+            "RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/sluice"),
             "StartTime": crate::timestamp::format(options.start_time),
             "RedriveCount": 0,
         },
         "State": { "EnteredTime": "", "Name": "", "RetryCount": 0 },
-        "StateMachine": { "Id": format!("sluice:workflow:{sm}"), "Name": sm },
+        "StateMachine": { "Id": format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{sm}"), "Name": sm },
     })
 }
 

@@ -382,15 +382,15 @@ impl<'a> Machine<'a> {
         let e = &rec.execution;
         Ok(json!({
             "Execution": {
-                "Id": e.execution_id.to_string(),
+                "Id": map_run::execution_arn(&e.workflow, &e.name),
                 "Input": e.input,
                 "Name": e.name,
-                "RoleArn": "sluice:role:engine",
+                "RoleArn": "arn:aws:iam::000000000000:role/sluice",
                 "StartTime": e.started_at,
                 "RedriveCount": e.redrive_count,
             },
             "State": { "EnteredTime": entered, "Name": state, "RetryCount": retries },
-            "StateMachine": { "Id": format!("sluice:workflow:{}:{}", e.workflow, e.version), "Name": e.workflow },
+            "StateMachine": { "Id": map_run::state_machine_arn(&e.workflow), "Name": e.workflow },
         }))
     }
 }

@@ -143,7 +143,7 @@ pub(super) fn enter(
             let (until, input) = with_states(env, raw.into_owned(), |states, env| {
                 wait_until(w, state, states, env)
             });
-            let until = until?;
+            let until = super::check_delay(env.now, until?)?;
             let (output, assigned) = output_and_assign(
                 state.output.as_ref(),
                 state.assign.as_ref(),
@@ -235,11 +235,11 @@ fn task(
     retry_count: u32,
     env: &mut StepEnv,
 ) -> Result<TaskRequest, StatesError> {
-    let task_token = t.wait_for_task_token.then(|| uuid(env.rng));
+    let context_token = t.has_task_token().then(|| uuid(env.rng));
     if env.context.is_object() {
         context::set_retry_count(env.context, retry_count);
     }
-    context::set_task_token(env.context, task_token.as_deref());
+    context::set_task_token(env.context, context_token.as_deref());
     let (r, _) = with_states(env, raw.into_owned(), |states, env| {
         let payload = match &t.parameters {
             Some(Shape::Jsonata(args)) => eval(args, state, states, env)?,
@@ -254,7 +254,8 @@ fn task(
     size_ok(&payload, env.payload_limit, state, "input to the task")?;
     Ok(TaskRequest {
         payload,
-        task_token,
+        // Only a `.waitForTaskToken` task waits for its token to be used.
+        task_token: context_token.filter(|_| t.wait_for_task_token),
         timeout_seconds,
         heartbeat_seconds,
     })

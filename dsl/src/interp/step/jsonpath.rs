@@ -76,7 +76,7 @@ pub(super) fn enter(
         StateKind::Choice(c) => choice(state, c, raw, output_checked, env).map(Entered::Done),
         StateKind::Wait(w) => {
             let effective = select_cow(&state.input_path, raw, docs!(env), "InputPath")?;
-            let until = wait_until(w, &effective, env)?;
+            let until = super::check_delay(env.now, wait_until(w, &effective, env)?)?;
             let assigned = assign(state.assign.as_ref(), &effective, env)?;
             let output =
                 select_cow(&state.output_path, effective, docs!(env), "OutputPath")?.into_owned();
@@ -217,11 +217,11 @@ fn task(
     env: &mut StepEnv,
 ) -> Result<TaskRequest, StatesError> {
     let effective = select(&state.input_path, raw, docs!(env), "InputPath")?;
-    let task_token = t.wait_for_task_token.then(|| uuid(env.rng));
+    let context_token = t.has_task_token().then(|| uuid(env.rng));
     if env.context.is_object() {
         context::set_retry_count(env.context, retry_count);
     }
-    context::set_task_token(env.context, task_token.as_deref());
+    context::set_task_token(env.context, context_token.as_deref());
     let payload = shape(
         path_template(t.parameters.as_ref()),
         effective.clone(),
@@ -233,7 +233,8 @@ fn task(
     size_ok(&payload, env.payload_limit, state, "input to the task")?;
     Ok(TaskRequest {
         payload,
-        task_token,
+        // Only a `.waitForTaskToken` task waits for its token to be used.
+        task_token: context_token.filter(|_| t.wait_for_task_token),
         timeout_seconds: dynamic_u64(
             t.timeout_seconds.as_ref(),
             &effective,

@@ -368,6 +368,18 @@ pub(super) fn whole_number(v: &Value, what: &str) -> Result<u64, StatesError> {
         })
 }
 
+/// AWS refuses a Wait that ends more than 2^31 - 1 seconds from now
+/// (recorded: "Wait state delay is too long.").
+pub(super) fn check_delay(
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<DateTime<Utc>, StatesError> {
+    if (until - now).num_seconds() > i64::from(i32::MAX) {
+        return Err(StatesError::runtime("Wait state delay is too long."));
+    }
+    Ok(until)
+}
+
 /// The time `seconds` after `now`.
 pub(super) fn after(now: DateTime<Utc>, seconds: u64) -> DateTime<Utc> {
     now + chrono::Duration::seconds(seconds.min(i64::MAX as u64 / 1000) as i64)
