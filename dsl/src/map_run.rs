@@ -21,13 +21,17 @@ pub fn parse_items(
     key: &str,
     max_items: Option<u64>,
 ) -> Result<Vec<Value>, StatesError> {
-    let max = max_items.map_or(usize::MAX, |m| m.min(usize::MAX as u64) as usize);
+    // `MaxItems: 0` reads every item, as on AWS.
+    let max = match max_items {
+        None | Some(0) => usize::MAX,
+        Some(m) => m.min(usize::MAX as u64) as usize,
+    };
     let mut items = match format {
         ReaderFormat::Json => match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Array(items)) => items,
             Ok(other) => {
                 return Err(reader_failed(format!(
-                    "the object '{key}' must hold a JSON array of items (InputType JSON), found {}",
+                    "Attempting to map over non-iterable node. (the object '{key}' must hold a JSON array of items for InputType JSON, found {})",
                     crate::text::json_kind(&other)
                 )))
             }
@@ -96,6 +100,10 @@ fn csv_rows(
             }
         },
     };
+    let mut seen = std::collections::HashSet::new();
+    if names.iter().any(|n| !seen.insert(n.as_str())) {
+        return Err(reader_failed("CSV headers cannot contain duplicates.".into()));
+    }
     let mut out = Vec::new();
     for (n, row) in rows.enumerate() {
         if out.len() == max {
@@ -107,14 +115,7 @@ fn csv_rows(
                 n + 1
             ))
         })?;
-        if row.len() > names.len() {
-            return Err(reader_failed(format!(
-                "row {} of the object '{key}' has {} fields but the header names {}; give every column a name",
-                n + 1,
-                row.len(),
-                names.len()
-            )));
-        }
+        // Fields past the header's are dropped, missing ones are "" (recorded).
         let mut item = Map::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
             item.insert(
@@ -259,7 +260,13 @@ mod tests {
         );
         let e = parse_items(&ReaderFormat::Json, b"{}", "k", None).unwrap_err();
         assert_eq!(e.error, names::ITEM_READER_FAILED);
-        assert!(parse_items(&csv, b"a\n1,2\n", "k", None).is_err());
+        assert_eq!(parse_items(&csv, b"a\n1,2\n", "k", None).unwrap(), vec![json!({"a": "1"})]);
+        let dup = ReaderFormat::Csv {
+            headers: CsvHeaders::Given(vec!["h".into(), "h".into()]),
+            delimiter: b',',
+        };
+        assert_eq!(parse_items(&dup, b"1,2\n", "k", None).unwrap_err().cause, "CSV headers cannot contain duplicates.");
+        assert_eq!(parse_items(&ReaderFormat::Json, b"[1,2,3]", "k", Some(0)).unwrap().len(), 3);
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod parse_common;
 mod parse_distributed;
 mod parse_errors;
 mod parse_states;
+mod scopes;
 
 use serde_json::Value;
 use std::collections::HashMap;

@@ -40,6 +40,9 @@ pub(super) fn state_machine(definition: Cow<'_, Value>) -> Result<StateMachine, 
     }
     let timeout_seconds = obj.integer("TimeoutSeconds", 1, 99_999_999, &mut problems);
     let scope = scope(&obj, "the workflow", ql, &mut problems);
+    if problems.is_empty() {
+        super::scopes::check(value, &mut problems);
+    }
     if !problems.is_empty() {
         problems.0.sort();
         problems.0.dedup();

@@ -60,12 +60,8 @@ pub(super) fn map_state(
             );
         }
     }
-    if obj.has("ItemReader") && (obj.has("ItemsPath") || obj.has("Items")) {
-        problems.push(
-            &obj.ptr,
-            "a Map reads its items either from 'ItemReader' or from the input ('ItemsPath'/'Items'), not both",
-        );
-    }
+    // With an ItemReader, AWS ignores ItemsPath (recorded, even one that
+    // selects nothing), so it is accepted here too.
     let item_reader = obj
         .get("ItemReader")
         .and_then(|v| item_reader(obj, v, ql, problems));
@@ -286,7 +282,7 @@ fn item_reader(
     };
     let max_items = config
         .as_ref()
-        .and_then(|c| dynamic_int(c, "MaxItems", "MaxItemsPath", 1, 100_000_000, problems));
+        .and_then(|c| dynamic_int(c, "MaxItems", "MaxItemsPath", 0, 100_000_000, problems));
     Some(ItemReader {
         source,
         parameters: resource_payload(&r, ql, problems),

@@ -87,6 +87,7 @@ pub(super) fn assign(
         return Ok(None);
     };
     match eval(t, state, states, env)? {
+        Value::Object(map) if map.is_empty() => Ok(None),
         Value::Object(map) => Ok(Some(map)),
         other => Err(site(state, env).error(format_args!(
             "The field 'Assign' must be an object of variables, found {}",

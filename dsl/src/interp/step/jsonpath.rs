@@ -46,6 +46,8 @@ pub(super) fn assign(
         return Ok(None);
     };
     match t.evaluate(value, docs!(env), env.rng)? {
+        // `Assign: {}` assigns nothing (and history shows no assignedVariables).
+        Value::Object(map) if map.is_empty() => Ok(None),
         Value::Object(map) => Ok(Some(map)),
         other => Err(StatesError::runtime(format!(
             "Assign must build an object of variables, built {}",

@@ -495,10 +495,11 @@ pub fn map_threshold_error(
     total: u64,
     last: &StatesError,
 ) -> StatesError {
+    // AWS's cause, with what Sluice knows added after it.
     StatesError::new(
         names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
         format!(
-            "Map state '{}' exceeded its tolerated failures: {failures} of {total} iterations failed; the last failed with {}: {}",
+            "The specified tolerated failure threshold was exceeded (Map state '{}': {failures} of {total} iterations failed; the last failed with {}: {})",
             state.name, last.error, last.cause
         ),
     )
