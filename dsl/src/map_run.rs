@@ -102,7 +102,9 @@ fn csv_rows(
     };
     let mut seen = std::collections::HashSet::new();
     if names.iter().any(|n| !seen.insert(n.as_str())) {
-        return Err(reader_failed("CSV headers cannot contain duplicates.".into()));
+        return Err(reader_failed(
+            "CSV headers cannot contain duplicates.".into(),
+        ));
     }
     let mut out = Vec::new();
     for (n, row) in rows.enumerate() {
@@ -260,13 +262,24 @@ mod tests {
         );
         let e = parse_items(&ReaderFormat::Json, b"{}", "k", None).unwrap_err();
         assert_eq!(e.error, names::ITEM_READER_FAILED);
-        assert_eq!(parse_items(&csv, b"a\n1,2\n", "k", None).unwrap(), vec![json!({"a": "1"})]);
+        assert_eq!(
+            parse_items(&csv, b"a\n1,2\n", "k", None).unwrap(),
+            vec![json!({"a": "1"})]
+        );
         let dup = ReaderFormat::Csv {
             headers: CsvHeaders::Given(vec!["h".into(), "h".into()]),
             delimiter: b',',
         };
-        assert_eq!(parse_items(&dup, b"1,2\n", "k", None).unwrap_err().cause, "CSV headers cannot contain duplicates.");
-        assert_eq!(parse_items(&ReaderFormat::Json, b"[1,2,3]", "k", Some(0)).unwrap().len(), 3);
+        assert_eq!(
+            parse_items(&dup, b"1,2\n", "k", None).unwrap_err().cause,
+            "CSV headers cannot contain duplicates."
+        );
+        assert_eq!(
+            parse_items(&ReaderFormat::Json, b"[1,2,3]", "k", Some(0))
+                .unwrap()
+                .len(),
+            3
+        );
     }
 
     #[test]

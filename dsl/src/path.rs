@@ -642,7 +642,10 @@ mod tests {
     fn bracketed_names_are_literal_as_on_aws() {
         let p = Path::parse(r#"$['Test\""Name"']"#).unwrap();
         let doc = json!({r#"Test\""Name""#: "v"});
-        assert_eq!(p.select(&doc, Docs::context(&json!({}))).unwrap(), json!("v"));
+        assert_eq!(
+            p.select(&doc, Docs::context(&json!({}))).unwrap(),
+            json!("v")
+        );
         let p = Path::parse(r#"$["a.b"][1]['c d'].e"#).unwrap();
         let doc = json!({"a.b": [0, {"c d": {"e": 5}}]});
         assert_eq!(p.select(&doc, Docs::context(&json!({}))).unwrap(), json!(5));

@@ -133,7 +133,10 @@ mod tests {
         assert!(error_matches(&all, "States.Timeout"));
         assert!(!error_matches(&all, "States.Runtime"));
         assert!(error_matches(&all, "States.DataLimitExceeded"));
-        assert!(!error_matches(&["States.TaskFailed".to_string()], "States.DataLimitExceeded"));
+        assert!(!error_matches(
+            &["States.TaskFailed".to_string()],
+            "States.DataLimitExceeded"
+        ));
         let tf = vec!["States.TaskFailed".to_string()];
         assert!(error_matches(&tf, "ValueError"));
         assert!(!error_matches(&tf, "States.Timeout"));

@@ -21,16 +21,22 @@ pub(super) fn new(options: &RunOptions, input: &Value) -> Value {
             "StartTime": crate::timestamp::format(options.start_time),
             "RedriveCount": 0,
         },
-        "State": { "EnteredTime": "", "Name": "", "RetryCount": 0 },
+        "State": { "EnteredTime": "", "Name": "" },
         "StateMachine": { "Id": format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{sm}"), "Name": sm },
     })
 }
 
-pub(super) fn enter_state(ctx: &mut Value, name: &str, entered: &str) {
-    if let Some(state) = ctx.get_mut("State") {
-        state["Name"] = Value::String(name.to_string());
-        state["EnteredTime"] = Value::String(entered.to_string());
-        state["RetryCount"] = Value::from(0);
+/// A new state is entered. `RetryCount` exists only for the states that
+/// can retry (Task, Parallel, Map), as on AWS.
+pub(super) fn enter_state(ctx: &mut Value, name: &str, entered: &str, retries: bool) {
+    if let Some(Value::Object(state)) = ctx.get_mut("State") {
+        state.insert("Name".into(), Value::String(name.to_string()));
+        state.insert("EnteredTime".into(), Value::String(entered.to_string()));
+        if retries {
+            state.insert("RetryCount".into(), Value::from(0));
+        } else {
+            state.remove("RetryCount");
+        }
     }
 }
 

@@ -92,7 +92,11 @@ impl<'a> Runner<'a> {
             }
             if self.machine.uses_context {
                 let now = crate::timestamp::format(self.host.now());
-                context::enter_state(&mut self.ctx, &state.name, &now);
+                let retries = matches!(
+                    state.kind,
+                    StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
+                );
+                context::enter_state(&mut self.ctx, &state.name, &now, retries);
             }
             let exit = self.run_state(state, input, input_checked)?;
             self.assign(state, exit.assigned)?;

@@ -300,7 +300,9 @@ impl TaskState {
     /// True when `$$.Task.Token` exists for the task: a `.waitForTaskToken`
     /// resource, and (as executions recorded against AWS show) a `.sync` one.
     pub fn has_task_token(&self) -> bool {
-        self.wait_for_task_token || self.resource.ends_with(".sync") || self.resource.ends_with(".sync:2")
+        self.wait_for_task_token
+            || self.resource.ends_with(".sync")
+            || self.resource.ends_with(".sync:2")
     }
 }
 

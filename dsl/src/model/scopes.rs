@@ -64,16 +64,23 @@ fn walk(scope: &Value, ptr: &str, outer: &Outer, problems: &mut Problems) {
         let at = child_pointer(&states_ptr, name);
         if let Some(branches) = state.get("Branches").and_then(Value::as_array) {
             for (i, b) in branches.iter().enumerate() {
-                walk(b, &format!("{}/{i}", child_pointer(&at, "Branches")), &here, problems);
+                walk(
+                    b,
+                    &format!("{}/{i}", child_pointer(&at, "Branches")),
+                    &here,
+                    problems,
+                );
             }
         }
         for key in ["ItemProcessor", "Iterator"] {
             let Some(p) = state.get(key) else { continue };
-            let distributed = p
-                .pointer("/ProcessorConfig/Mode")
-                .and_then(Value::as_str)
-                == Some("DISTRIBUTED");
-            let scope_outer = if distributed { Outer::new() } else { here.clone() };
+            let distributed =
+                p.pointer("/ProcessorConfig/Mode").and_then(Value::as_str) == Some("DISTRIBUTED");
+            let scope_outer = if distributed {
+                Outer::new()
+            } else {
+                here.clone()
+            };
             walk(p, &child_pointer(&at, key), &scope_outer, problems);
         }
     }
@@ -99,11 +106,22 @@ mod tests {
                     "ProcessorConfig": {"Mode": mode}, "StartAt": "I", "States": {"I": inner}}}}})
         };
         assert_eq!(
-            problems(map(json!({"Type": "Pass", "Assign": {"x.$": "$"}, "End": true}), "INLINE")),
+            problems(map(
+                json!({"Type": "Pass", "Assign": {"x.$": "$"}, "End": true}),
+                "INLINE"
+            )),
             vec!["/States/M/ItemProcessor/States/I/Assign/x.$"]
         );
-        assert!(problems(map(json!({"Type": "Pass", "Assign": {"y": 2}, "End": true}), "INLINE")).is_empty());
-        assert!(problems(map(json!({"Type": "Pass", "Assign": {"x": 2}, "End": true}), "DISTRIBUTED")).is_empty());
+        assert!(problems(map(
+            json!({"Type": "Pass", "Assign": {"y": 2}, "End": true}),
+            "INLINE"
+        ))
+        .is_empty());
+        assert!(problems(map(
+            json!({"Type": "Pass", "Assign": {"x": 2}, "End": true}),
+            "DISTRIBUTED"
+        ))
+        .is_empty());
         // Sibling branches may use the same inner name.
         let par = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
             {"StartAt": "B", "States": {"B": {"Type": "Pass", "Assign": {"inner": 1}, "End": true}}},

@@ -366,7 +366,8 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
-    /// The context object for a state of this execution.
+    /// The context object for a state of this execution (`RetryCount` is
+    /// added by the step for the states that retry).
     fn context(
         &mut self,
         execution: &str,
@@ -389,7 +390,7 @@ impl<'a> Machine<'a> {
                 "StartTime": e.started_at,
                 "RedriveCount": e.redrive_count,
             },
-            "State": { "EnteredTime": entered, "Name": state, "RetryCount": retries },
+            "State": { "EnteredTime": entered, "Name": state },
             "StateMachine": { "Id": map_run::state_machine_arn(&e.workflow), "Name": e.workflow },
         }))
     }

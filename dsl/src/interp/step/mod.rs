@@ -220,6 +220,14 @@ fn enter_cow(
     retry_count: u32,
     env: &mut StepEnv,
 ) -> Result<Entered, StatesError> {
+    if env.context.is_object()
+        && matches!(
+            state.kind,
+            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
+        )
+    {
+        super::context::set_retry_count(env.context, retry_count);
+    }
     match state.query_language {
         QueryLanguage::JsonPath => jsonpath::enter(state, raw, input_checked, retry_count, env),
         QueryLanguage::Jsonata => jsonata::enter(state, raw, retry_count, env),

@@ -105,8 +105,14 @@ fn string_to_json_and_back() {
         &["States.StringToJson argument 1 ($.s)", "JSON text"],
     );
     // AWS gives null for an empty or blank string (recorded executions).
-    assert_eq!(ok("States.StringToJson($.s)", json!({"s": ""})), json!(null));
-    assert_eq!(ok("States.StringToJson($.s)", json!({"s": "  \n "})), json!(null));
+    assert_eq!(
+        ok("States.StringToJson($.s)", json!({"s": ""})),
+        json!(null)
+    );
+    assert_eq!(
+        ok("States.StringToJson($.s)", json!({"s": "  \n "})),
+        json!(null)
+    );
     has(
         &fails("States.StringToJson($.s)", json!({"s": {}})),
         &["must be a string"],
