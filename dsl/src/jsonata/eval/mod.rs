@@ -402,8 +402,14 @@ fn wildcard<'a>(input: &V<'a>) -> V<'a> {
     let mut out = Vec::new();
     let mut plain = false;
     if let Some(v) = &input {
-        if v.is_object() {
-            for (_, value) in v.entries() {
+        // an array is an object to JavaScript: its items are its values
+        let values = if v.is_array() {
+            v.items()
+        } else {
+            v.entries().into_iter().map(|(_, x)| x).collect()
+        };
+        if v.is_object() || v.is_array() {
+            for value in values {
                 if value.is_array() {
                     flatten(&value, &mut out, 0);
                     plain = true;

@@ -138,13 +138,15 @@ impl<'a> Ev<'a, '_, '_> {
                 };
             }
         }
+        let mut stream = None;
         if tuple_mode {
-            let tuples = tuples.unwrap_or_default();
+            let tuples = Rc::new(tuples.unwrap_or_default());
             result = if node.tuple() {
-                Val::Tuples(Rc::new(tuples))
+                Val::Tuples(tuples.clone())
             } else {
-                Val::seq(tuples.into_iter().filter_map(|t| t.at).collect())
+                Val::seq(tuples.iter().filter_map(|t| t.at.clone()).collect())
             };
+            stream = Some(tuples);
         }
         let Kind::Path { keep_singleton, .. } = &node.kind else {
             return Ok(Some(result));
@@ -165,7 +167,12 @@ impl<'a> Ev<'a, '_, '_> {
             };
         }
         if let Some(group) = node.ann().and_then(|a| a.group.as_ref()) {
-            result = self.group(&group.pairs, group.pos, Some(result), env)?;
+            // grouping sees the tuple stream, so its bindings stay visible
+            let input = match stream {
+                Some(t) => Val::Tuples(t),
+                None => result,
+            };
+            result = self.group(&group.pairs, group.pos, Some(input), env)?;
         }
         Ok(Some(result))
     }

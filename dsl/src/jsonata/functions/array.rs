@@ -7,8 +7,13 @@ use crate::jsonata::eval::{deep_equal, Ev, Res};
 use crate::jsonata::value::{Array, Val, V};
 
 pub(crate) fn zip<'a>(arrays: Vec<V<'a>>) -> Val<'a> {
+    // an undefined argument has no items, so the result is empty
+    let len = if arrays.iter().any(|a| a.is_none()) {
+        0
+    } else {
+        arrays.iter().flatten().map(|a| a.len()).min().unwrap_or(0)
+    };
     let arrays: Vec<Val<'a>> = arrays.into_iter().flatten().collect();
-    let len = arrays.iter().map(|a| a.len()).min().unwrap_or(0);
     let rows = (0..len)
         .map(|i| Val::array(arrays.iter().filter_map(|a| a.item(i)).collect()))
         .collect();

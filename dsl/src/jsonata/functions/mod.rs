@@ -125,6 +125,7 @@ pub(crate) fn call<'a>(
     input: &V<'a>,
     env: &Rc<Frame<'a>>,
 ) -> Res<'a> {
+    let args_len = args.len();
     let mut args = args.into_iter();
     let mut next = move || args.next().flatten();
     use Builtin as B;
@@ -210,9 +211,7 @@ pub(crate) fn call<'a>(
             hof::call(ev, b, a, b2, c, env)
         }
         B::Zip => {
-            let rest: Vec<V<'a>> = std::iter::from_fn(|| Some(next()))
-                .take_while(|v| v.is_some())
-                .collect();
+            let rest: Vec<V<'a>> = (0..args_len).map(|_| next()).collect();
             Ok(Some(array::zip(rest)))
         }
         B::Append => {

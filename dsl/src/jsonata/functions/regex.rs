@@ -413,8 +413,10 @@ fn split<'a>(
             } else {
                 s.split(&**p).collect()
             };
+            // `String.prototype.split` takes its limit as an unsigned integer
+            let max = limit.map(|l| l.trunc());
             for part in parts {
-                if !under(out.len()) {
+                if max.is_some_and(|m| out.len() as f64 >= m) {
                     break;
                 }
                 out.push(Val::str(part));
