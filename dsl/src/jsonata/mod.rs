@@ -11,10 +11,22 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
+mod ast;
+mod eval;
 pub mod format;
+mod functions;
+mod lexer;
+mod parser;
+mod process;
+mod regex;
+mod signature;
+mod value;
+
+pub use functions::Builtin;
 
 use crate::Random;
 
@@ -42,6 +54,45 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl Error {
+    /// An error with no position yet.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Error {
+        Error {
+            code,
+            message: message.into(),
+            position: None,
+            token: None,
+        }
+    }
+
+    /// Set where the error was detected.
+    pub fn at(mut self, position: usize) -> Error {
+        self.position = Some(position);
+        self
+    }
+
+    /// Set the token involved (and name it in the message).
+    pub fn with_token(mut self, token: impl Into<String>) -> Error {
+        let token = token.into();
+        self.message = self.message.replace("{token}", &token);
+        self.token = Some(token);
+        self
+    }
+
+    pub(crate) fn or_at(mut self, position: usize) -> Error {
+        self.position.get_or_insert(position);
+        self
+    }
+
+    pub(crate) fn or_token(self, token: &str) -> Error {
+        if self.token.is_some() {
+            self
+        } else {
+            self.with_token(token)
+        }
+    }
+}
 
 /// Values the expression can read as `$name` besides its own bindings
 /// (Step Functions: `$states` and the workflow variables).
@@ -99,6 +150,12 @@ pub struct Env<'a> {
 #[derive(Clone)]
 pub struct Expression {
     text: Arc<str>,
+    root: Arc<ast::Node>,
+}
+
+/// Parse and process text into the evaluator's tree.
+pub(crate) fn parse_node(text: &str) -> Result<ast::Node, Error> {
+    process::Processor::run(parser::Parser::parse(text)?)
 }
 
 impl fmt::Debug for Expression {
@@ -110,11 +167,10 @@ impl fmt::Debug for Expression {
 impl Expression {
     /// Parse `text`; syntax errors carry jsonata-js's codes and positions.
     pub fn parse(text: &str) -> Result<Expression, Error> {
-        Err(Error {
-            code: "S0000",
-            message: format!("the JSONata evaluator is not built yet: '{text}'"),
-            position: None,
-            token: None,
+        let root = parse_node(text)?;
+        Ok(Expression {
+            text: Arc::from(text),
+            root: Arc::new(root),
         })
     }
 
@@ -125,19 +181,60 @@ impl Expression {
 
     /// Evaluate against `input` (`None`: undefined). `Ok(None)` is JSONata's
     /// undefined result.
+    ///
+    /// The result is JSON as `JSON.stringify` would make it from
+    /// jsonata-js's result: a function result is undefined, functions
+    /// inside objects are left out and inside arrays become `null`; an
+    /// infinite number is error D1001.
     pub fn evaluate(
         &self,
-        _input: Option<&Value>,
-        _bindings: &dyn Bindings,
-        _env: &mut Env<'_>,
+        input: Option<&Value>,
+        bindings: &dyn Bindings,
+        env: &mut Env<'_>,
     ) -> Result<Option<Value>, Error> {
-        unreachable!("no Expression exists before the evaluator is built")
+        let asts = eval::Arena::new();
+        let values = eval::Arena::new();
+        let mut ev = eval::Ev::new(env, bindings, &asts, &values);
+        let result = ev.run(&self.root, input);
+        ev.release();
+        result
+    }
+
+    /// Evaluate with JSON in and out, no bindings; for tests and tools.
+    pub fn evaluate_json(&self, input: &Value, env: &mut Env<'_>) -> Result<Option<Value>, Error> {
+        self.evaluate(Some(input), &(), env)
     }
 
     /// The `$names` the expression reads that it does not bind itself (by
     /// `:=` or as a lambda parameter) and that are not functions of the
     /// library: what the surroundings must supply.
     pub fn free_variables(&self) -> Vec<String> {
-        Vec::new()
+        let mut read = BTreeSet::new();
+        let mut bound = BTreeSet::new();
+        process::walk(&self.root, &mut |n| {
+            match &n.kind {
+                ast::Kind::Var(name, builtin) => {
+                    if builtin.is_none() && !name.is_empty() && name != "$" {
+                        read.insert(name.clone());
+                    }
+                }
+                ast::Kind::Bind(name, _) => {
+                    bound.insert(name.clone());
+                }
+                ast::Kind::Lambda(def) => bound.extend(def.params.iter().cloned()),
+                _ => {}
+            }
+            if let Some(ann) = n.ann() {
+                bound.extend(ann.focus.iter().cloned());
+                bound.extend(ann.index.iter().cloned());
+                for s in &ann.stages {
+                    if let ast::Stage::Index(name) = s {
+                        bound.insert(name.clone());
+                    }
+                }
+            }
+            true
+        });
+        read.difference(&bound).cloned().collect()
     }
 }
