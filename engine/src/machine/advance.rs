@@ -66,7 +66,7 @@ impl Machine<'_> {
                         frame.state
                     ))
                 })?;
-            let mut ctx = self.context(execution, &machine, &state.name, frame.retry.retries)?;
+            let mut ctx = self.context(execution, &machine, &state.name)?;
             let vars = self.scopes(execution, &machine, &frame)?;
             let mut env = StepEnv {
                 context: &mut ctx,
@@ -247,7 +247,7 @@ impl Machine<'_> {
         state: &State,
         error: StatesError,
     ) -> Result<bool, EngineError> {
-        let mut ctx = self.context(execution, machine, &state.name, frame.retry.retries)?;
+        let mut ctx = self.context(execution, machine, &state.name)?;
         let vars = self.scopes(execution, machine, frame)?;
         let mut env = StepEnv {
             context: &mut ctx,

@@ -348,8 +348,7 @@ impl Machine<'_> {
                     "TaskSucceeded",
                     details(json!({"resource": resource, "state": frame.state, "output": output})),
                 )?;
-                let mut ctx =
-                    self.context(execution, &machine, &state.name, frame.retry.retries)?;
+                let mut ctx = self.context(execution, &machine, &state.name)?;
                 let vars = self.scopes(execution, &machine, &frame)?;
                 let mut env = StepEnv {
                     context: &mut ctx,

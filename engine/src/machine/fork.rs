@@ -325,7 +325,7 @@ impl Machine<'_> {
         state: &State,
         output: Result<Value, StatesError>,
     ) -> Result<(), EngineError> {
-        let mut ctx = self.context(execution, machine, &state.name, frame.retry.retries)?;
+        let mut ctx = self.context(execution, machine, &state.name)?;
         let vars = self.scopes(execution, machine, &frame)?;
         let mut env = StepEnv {
             context: &mut ctx,

@@ -108,8 +108,7 @@ impl Machine<'_> {
             (BucketOutcome::Items(items), Phase::Reading { .. }) => match items {
                 Err(e) => Err(e),
                 Ok(items) => {
-                    let mut ctx =
-                        self.context(execution, &machine, &state.name, frame.retry.retries)?;
+                    let mut ctx = self.context(execution, &machine, &state.name)?;
                     let vars = self.scopes(execution, &machine, &frame)?;
                     let mut env = StepEnv {
                         context: &mut ctx,
@@ -363,7 +362,7 @@ impl Machine<'_> {
         let children = fork.children.clone().unwrap_or_default();
         let run = fork.map_run.clone().unwrap_or_default();
         let failure = step::map_output(state, tolerance, total, results.clone()).err();
-        let mut ctx = self.context(execution, machine, &state.name, frame.retry.retries)?;
+        let mut ctx = self.context(execution, machine, &state.name)?;
         let vars = self.scopes(execution, machine, &frame)?;
         let mut env = StepEnv {
             context: &mut ctx,

@@ -373,7 +373,6 @@ impl<'a> Machine<'a> {
         execution: &str,
         machine: &StateMachine,
         state: &str,
-        retries: u32,
     ) -> Result<Value, EngineError> {
         if !machine.uses_context {
             return Ok(Value::Object(Map::new()));
