@@ -295,17 +295,7 @@ fn task(obj: &Obj, ql: QueryLanguage, problems: &mut Problems) -> Option<TaskSta
     }
     // `Credentials` (a role to assume) is accepted for portability and has
     // no effect: there are no IAM roles (docs/asl-compatibility.md).
-    if let Some(c) = obj.get("Credentials") {
-        if !c.is_object() {
-            problems.push(
-                obj.at("Credentials"),
-                format!(
-                    "'Credentials' must be an object such as {{\"RoleArn\": \"…\"}}, found {}",
-                    kind(c)
-                ),
-            );
-        }
-    }
+    credentials(obj, ql, problems);
     // Check every other field before giving up on a missing Resource.
     let parameters = payload(obj, ql, problems);
     let result = result_handling(obj, ql, problems);
@@ -318,6 +308,26 @@ fn task(obj: &Obj, ql: QueryLanguage, problems: &mut Problems) -> Option<TaskSta
         timeout_seconds: timeout,
         heartbeat_seconds: heartbeat,
     })
+}
+
+/// `Credentials`: `{"RoleArn": …}` (or `RoleArn.$` in JSONPath), as AWS
+/// requires it.
+fn credentials(obj: &Obj, ql: QueryLanguage, problems: &mut Problems) {
+    let Some(v) = obj.get("Credentials") else {
+        return;
+    };
+    let ptr = obj.at("Credentials");
+    let Some(c) = Obj::new(v, &ptr, "'Credentials'", problems) else {
+        return;
+    };
+    let fields: &[&str] = match ql {
+        QueryLanguage::JsonPath => &["RoleArn", "RoleArn.$"],
+        QueryLanguage::Jsonata => &["RoleArn"],
+    };
+    c.unknown_fields(fields, "'Credentials'", problems);
+    if !fields.iter().any(|f| c.has(f)) {
+        problems.push(&ptr, "The field 'RoleArn' is required but was missing: give 'Credentials' a \"RoleArn\" (it has no effect on Sluice)");
+    }
 }
 
 fn choice(obj: &Obj, ql: QueryLanguage, problems: &mut Problems) -> Option<ChoiceState> {

@@ -123,6 +123,11 @@ fn range(args: &[Option<Value>], _env: &mut Env<'_>) -> Result<Option<Value>, Er
             None => break,
         };
     }
+    // AWS returns a JSONata sequence, and a sequence of one is its element
+    // (recorded: `$range(1, 9, 9)` gives 1).
+    if out.len() == 1 {
+        return Ok(out.pop());
+    }
     Ok(Some(Value::Array(out)))
 }
 
