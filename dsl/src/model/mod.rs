@@ -6,6 +6,7 @@
 mod distributed;
 pub(crate) mod fields;
 mod graph;
+mod jsonata_refs;
 mod parse;
 mod parse_common;
 mod parse_distributed;

@@ -183,7 +183,7 @@ pub(super) fn state(
     if problems.len() > before {
         return None;
     }
-    Some(State {
+    let state = State {
         name: name.to_string(),
         comment,
         query_language: ql,
@@ -193,7 +193,14 @@ pub(super) fn state(
         assign,
         transition,
         kind: kind?,
-    })
+    };
+    if ql == QueryLanguage::Jsonata {
+        super::jsonata_refs::check(&state, ptr, problems);
+        if problems.len() > before {
+            return None;
+        }
+    }
+    Some(state)
 }
 
 fn transition(obj: &Obj, ty: &str, problems: &mut Problems) -> Option<Transition> {

@@ -45,7 +45,25 @@ pub(super) const EXTENSIONS: &[Extension] = &[
         signature: "<s:j>",
         call: parse,
     },
+    Extension {
+        name: "eval",
+        signature: "<sx?:x>",
+        call: eval_unsupported,
+    },
 ];
+
+/// "`$eval` is not supported in Step Functions workflows" (AWS): use
+/// `$parse` for JSON text.
+fn eval_unsupported(_args: &[Option<Value>], _env: &mut Env<'_>) -> Result<Option<Value>, Error> {
+    Err(Error {
+        code: "T1006",
+        message:
+            "$eval is not supported in Step Functions workflows; use $parse() to read JSON text"
+                .into(),
+        position: None,
+        token: Some("eval".into()),
+    })
+}
 
 fn error(message: String) -> Error {
     Error {

@@ -162,11 +162,13 @@ pub fn evaluate(
         Ok(Some(v)) => Ok(v),
         Ok(None) => Err(site.error(format_args!(
             "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
-            expr.source()
+            expr.source().trim()
         ))),
         Err(e) => Err(site.error(format_args!(
-            "An error occurred while evaluating the JSONata expression '{}' specified for the field '{field}': {e}",
-            expr.source()
+            "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {}: {}",
+            expr.source().trim(),
+            e.code,
+            e.message
         ))),
     }
 }

@@ -91,10 +91,18 @@ impl JTemplate {
 
 fn compile(value: &Value, ptr: &str, field: &str, problems: &mut Problems) -> JTemplate {
     if !has_expression(value) {
+        half_delimited(value, ptr, problems);
         return JTemplate::Literal(value.clone());
     }
     match value {
         Value::String(s) => match expression_text(s) {
+            Some(text) if text.trim().is_empty() => {
+                problems.push(
+                    ptr,
+                    "the JSONata expression is empty: write one between {% and %}",
+                );
+                JTemplate::Literal(Value::Null)
+            }
             Some(text) => match Expression::parse(text) {
                 Ok(expr) => JTemplate::Expr(JsonataField {
                     expr,
@@ -131,6 +139,34 @@ fn compile(value: &Value, ptr: &str, field: &str, problems: &mut Problems) -> JT
                 .collect(),
         ),
         other => JTemplate::Literal(other.clone()),
+    }
+}
+
+/// AWS: "The string must start with {% with no leading spaces, and must
+/// end with %} with no trailing spaces. Improperly opening or closing the
+/// expression will result in a validation error."
+fn half_delimited(value: &Value, ptr: &str, problems: &mut Problems) {
+    match value {
+        Value::String(s) => {
+            let (open, close) = (s.starts_with(super::OPEN), s.ends_with(super::CLOSE));
+            if open != close || (open && s.len() < 4) {
+                problems.push(
+                    ptr,
+                    format!("'{s}' opens or closes a JSONata expression but not both: write the whole string as {{% expression %}}, with no spaces outside the delimiters"),
+                );
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                half_delimited(v, &format!("{ptr}/{i}"), problems);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                half_delimited(v, &format!("{ptr}/{}", pointer_token(k)), problems);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -91,6 +91,9 @@ pub(super) fn enter_jsonata(
             Some(t) => eval(t, state, states, env)?,
             None => states.input().clone(),
         };
+        if !items.is_array() {
+            return Err(site(state, env).error(not_an_array(m.items.as_ref(), &items)));
+        }
         prepare_jsonata(state, m, items, states, env).map(Entered::Map)
     });
     r
@@ -159,6 +162,26 @@ fn read_request(
         key,
         max_items,
     })
+}
+
+/// Why a JSONata Map's items are not an array, in AWS's words.
+fn not_an_array(items: Option<&crate::query::JTemplate>, value: &Value) -> String {
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    match items {
+        Some(crate::query::JTemplate::Expr(e)) => format!(
+            "The JSONata expression '{}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{kind}' for value: {value}",
+            e.expr.source().trim()
+        ),
+        Some(_) => format!("The field 'Items' must be an array, but was '{kind}' for value: {value}"),
+        None => format!("Map state input must be an array but was: {value}"),
+    }
 }
 
 fn as_items(state: &State, items: Value, what: &str) -> Result<Vec<Value>, StatesError> {
