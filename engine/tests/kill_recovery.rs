@@ -1,0 +1,145 @@
+//! A real kill -9 between the states of a JSONata workflow with variables:
+//! the test runs itself again as a child process that opens the engine,
+//! starts the execution and is killed (SIGKILL) while a Task of the
+//! workflow is dispatched; the parent then opens the same store, recovers,
+//! and checks that the variables assigned before the kill reached the end.
+
+use serde_json::{json, Value};
+use sluice_engine::*;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const CHILD_DIR: &str = "SLUICE_KILL_TEST_DIR";
+const MARKER: &str = "started.txt";
+
+fn workflow() -> Value {
+    json!({"QueryLanguage": "JSONata", "StartAt": "Init", "States": {
+        "Init": {"Type": "Pass", "Assign": {"factor": "{% $states.input.n %}", "label": "L"}, "Next": "Double"},
+        "Double": {"Type": "Task", "Resource": "sluice:function:double", "Arguments": {"n": "{% $factor %}"},
+                   "Assign": {"doubled": "{% $states.result %}"}, "Output": "{% $states.input %}", "Next": "Each"},
+        "Each": {"Type": "Map", "Items": "{% [1, 2] %}",
+                 "ItemProcessor": {"StartAt": "Mark", "States": {"Mark": {"Type": "Pass", "Assign": {"mine": "{% $states.input %}"}, "Next": "Wait"},
+                     "Wait": {"Type": "Task", "Resource": "sluice:function:block", "Arguments": {"d": "{% $doubled %}", "mine": "{% $mine %}"},
+                              "Output": {"mine": "{% $mine %}", "got": "{% $states.result %}"}, "End": true}}},
+                 "Output": {"d": "{% $doubled %}", "label": "{% $label %}", "each": "{% $states.result %}"}, "End": true}
+    }})
+}
+
+/// `double` doubles `n`; `block` never answers in the child (it is killed
+/// while waiting) and answers `ok` in the parent; every call is recorded.
+struct Functions {
+    block_answers: bool,
+    calls: Mutex<Vec<TaskInvocation>>,
+}
+
+#[async_trait::async_trait]
+impl Executor for Functions {
+    async fn invoke(&self, task: TaskInvocation) -> Result<Value, TaskError> {
+        self.calls.lock().unwrap().push(task.clone());
+        match task.resource.as_str() {
+            "sluice:function:double" => Ok(json!(task.payload["n"].as_i64().unwrap_or(0) * 2)),
+            _ if self.block_answers => Ok(json!("ok")),
+            _ => std::future::pending().await,
+        }
+    }
+}
+
+fn open(dir: &Path, block_answers: bool) -> (Engine, Arc<Functions>) {
+    let functions = Arc::new(Functions {
+        block_answers,
+        calls: Mutex::new(Vec::new()),
+    });
+    let mut config = EngineConfig::new(dir);
+    config.durability = Durability::Process;
+    (Engine::open(config, functions.clone()).unwrap(), functions)
+}
+
+/// The child: start the execution, report its id once both `block` tasks
+/// are dispatched, then wait to be killed.
+async fn child(dir: &Path) {
+    let (engine, functions) = open(dir, false);
+    engine.recover().await.unwrap();
+    engine.deploy("vars", workflow()).await.unwrap();
+    let (e, _) = engine
+        .start(
+            "vars",
+            StartRequest {
+                input: json!({"n": 21}),
+                name: None,
+            },
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while functions
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c.resource == "sluice:function:block")
+        .count()
+        < 2
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the block tasks were never dispatched"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    std::fs::write(dir.join(MARKER), e.execution_id.to_string()).unwrap();
+    std::future::pending::<()>().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn variables_of_a_jsonata_workflow_survive_a_kill_between_states() {
+    if let Ok(dir) = std::env::var(CHILD_DIR) {
+        return child(Path::new(&dir)).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut proc = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "variables_of_a_jsonata_workflow_survive_a_kill_between_states",
+            "--nocapture",
+        ])
+        .env(CHILD_DIR, dir.path())
+        .spawn()
+        .unwrap();
+    let marker = dir.path().join(MARKER);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the child never reached the blocking tasks"
+        );
+        assert!(proc.try_wait().unwrap().is_none(), "the child exited early");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let id = std::fs::read_to_string(&marker).unwrap();
+    proc.kill().unwrap(); // SIGKILL: no shutdown, no flush beyond what was acknowledged
+    proc.wait().unwrap();
+
+    let (engine, functions) = open(dir.path(), true);
+    engine.recover().await.unwrap();
+    let e = engine.wait(&id, Duration::from_secs(20)).await.unwrap();
+    assert_eq!(e.status, Status::Succeeded, "{e:?}");
+    assert_eq!(
+        e.output,
+        Some(
+            json!({"d": 42, "label": "L", "each": [{"mine": 1, "got": "ok"}, {"mine": 2, "got": "ok"}]})
+        )
+    );
+    // Only the tasks in flight at the kill ran again, each with its variables.
+    let calls = functions.calls.lock().unwrap().clone();
+    assert!(
+        calls.iter().all(|c| c.resource == "sluice:function:block"),
+        "{calls:?}"
+    );
+    let mut payloads: Vec<Value> = calls.iter().map(|c| c.payload.clone()).collect();
+    payloads.sort_by_key(|p| p["mine"].as_i64());
+    assert_eq!(
+        payloads,
+        vec![json!({"d": 42, "mine": 1}), json!({"d": 42, "mine": 2})]
+    );
+}
