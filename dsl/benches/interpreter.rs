@@ -4,6 +4,10 @@
 //!
 //! Targets:
 //! - `run/pass_choice_100`: ≥ 500,000 state transitions/s on one core;
+//! - `run/jsonata_pass_choice_100`: ≥ 200,000 transitions/s (JSONata Pass
+//!   states with `Output` and `Assign`, Choice rules with a `Condition`),
+//!   beside `run/jsonpath_assign_pass_choice_100`, the same chain in
+//!   JSONPath with `Assign`;
 //! - `validate/from_value_1000_states`: `StateMachine::from_value` under 10 ms.
 //!
 //! Run with `cargo bench -p sluice-dsl --bench interpreter`; see
@@ -127,6 +131,47 @@ fn task(next: &str) -> Value {
     })
 }
 
+/// A JSONata Pass that reshapes its input as `shaping_pass` does, and
+/// remembers the step in a variable.
+fn jsonata_pass(next: &str) -> Value {
+    json!({
+        "Type": "Pass",
+        "QueryLanguage": "JSONata",
+        "Output": {
+            "order": "{% $states.input.order %}",
+            "tier": "{% $states.input.tier %}",
+            "step": "{% $states.input.step + 1 %}",
+            "label": "{% 'order ' & $states.input.order.id & ' for ' & $states.input.order.customer %}",
+            "count": "{% $count($states.input.order.items) %}",
+            "source": "bench"
+        },
+        "Assign": {"lastStep": "{% $states.input.step %}", "tier": "{% $states.input.tier %}"},
+        "Next": next
+    })
+}
+
+/// A JSONata Choice: the first Condition is false, the second true (and
+/// assigns), with a Default.
+fn jsonata_choice(next: &str) -> Value {
+    json!({
+        "Type": "Choice",
+        "QueryLanguage": "JSONata",
+        "Choices": [
+            {"Condition": "{% $states.input.count > 10 %}", "Next": next},
+            {"Condition": "{% $tier = 'gold' and $states.input.order.total <= 1000 %}",
+             "Assign": {"checked": "{% $lastStep %}"}, "Next": next}
+        ],
+        "Default": next
+    })
+}
+
+/// `shaping_pass` with an `Assign`, the JSONPath counterpart of `jsonata_pass`.
+fn jsonpath_assign_pass(next: &str) -> Value {
+    let mut p = shaping_pass(next);
+    p["Assign"] = json!({"lastStep.$": "$.step", "tier.$": "$.tier"});
+    p
+}
+
 /// `n` states where state `i` is `make(i, next)` and the last is a Succeed.
 fn chain(n: usize, make: impl Fn(usize, &str) -> Value) -> Value {
     let mut states = Map::new();
@@ -151,6 +196,26 @@ fn pass_choice_chain(n: usize) -> Value {
 /// Pass states with no fields: the interpreter's own per-transition cost.
 fn pass_through_chain(n: usize) -> Value {
     chain(n, |_, next| json!({"Type": "Pass", "Next": next}))
+}
+
+fn jsonata_pass_choice_chain(n: usize) -> Value {
+    chain(n, |i, next| {
+        if i % 2 == 0 {
+            jsonata_pass(next)
+        } else {
+            jsonata_choice(next)
+        }
+    })
+}
+
+fn jsonpath_assign_pass_choice_chain(n: usize) -> Value {
+    chain(n, |i, next| {
+        if i % 2 == 0 {
+            jsonpath_assign_pass(next)
+        } else {
+            choice(next)
+        }
+    })
 }
 
 fn task_chain(n: usize) -> Value {
@@ -192,6 +257,10 @@ fn bench_run(c: &mut Criterion) {
     check(&pass_through, |v| *v == input());
     let tasks = compile(&task_chain(CHAIN));
     check(&tasks, |v| v["result"]["value"] == json!(42));
+    let jsonata = compile(&jsonata_pass_choice_chain(CHAIN));
+    check(&jsonata, |v| v["step"] == json!(CHAIN / 2));
+    let jsonpath_assign = compile(&jsonpath_assign_pass_choice_chain(CHAIN));
+    check(&jsonpath_assign, |v| v["step"] == json!(CHAIN / 2));
 
     let mut group = c.benchmark_group("run");
     group.throughput(Throughput::Elements(CHAIN as u64));
@@ -214,6 +283,8 @@ fn bench_run(c: &mut Criterion) {
     for (id, machine) in [
         ("baseline_pass_through_100", &pass_through),
         ("pass_choice_100", &pass_choice),
+        ("jsonpath_assign_pass_choice_100", &jsonpath_assign),
+        ("jsonata_pass_choice_100", &jsonata),
         ("task_100", &tasks),
     ] {
         group.bench_function(id, |b| {
