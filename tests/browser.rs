@@ -290,6 +290,36 @@ fn the_console_shows_a_failed_execution_in_a_real_browser() {
     );
 }
 
+/// Variables per state and a Distributed Map's child executions, linked
+/// both ways, in a real browser.
+#[test]
+fn the_console_shows_variables_and_links_child_executions() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    server.deploy(
+        "fan",
+        json!({"QueryLanguage": "JSONata", "StartAt": "Init", "States": {
+            "Init": {"Type": "Pass", "Assign": {"greeting": "hello", "count": 2}, "Next": "Fan"},
+            "Fan": {"Type": "Map", "Items": [1, 2, 3], "End": true, "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": true}}}}
+        }}),
+    );
+    let e = server.run("fan", json!({}));
+    assert_eq!(e["status"], "SUCCEEDED", "{e}");
+    assert_eq!(e["output"], json!([1, 2, 3]), "{e}");
+    node_script(
+        "variables.test.mjs",
+        &[
+            (
+                "PARENT_EXECUTION",
+                e["executionId"].as_str().unwrap().to_string(),
+            ),
+            ("SLUICE_URL", server.base.clone()),
+        ],
+    );
+}
+
 /// Runs once `PUT /api/v1/triggers/{name}` and `POST /api/v1/events` exist
 /// (issue 5); until then the server answers the probe with 404 and this
 /// test says so and stops there.

@@ -43,6 +43,8 @@ export function stateRuns(events) {
       s.exited = true;
       s.output = ev.output;
       s.exitedAt = ev.timestamp;
+      // What the state assigned ({name: JSON text}), latest visit first.
+      if (ev.assignedVariables) s.assigned = ev.assignedVariables;
       if (s.pendingError) s.caught = true;
       s.pendingError = false;
       s.status = s.caught ? 'caught' : s.failures ? 'retried' : 'succeeded';

@@ -26,6 +26,40 @@ function meter(m) {
   ].flat();
 }
 
+// The variables a state assigned (its last visit), as history records them.
+function variables(assigned) {
+  if (!assigned) return null;
+  const rows = Object.entries(assigned).map(([k, v]) =>
+    h('tr', { 'data-variable': k }, h('td', {}, `$${k}`), h('td', {}, h('code', { class: 'variable-value' }, v))));
+  return [h('h2', {}, 'Variables assigned'),
+    h('table', { class: 'kv-table', id: 'state-variables' }, h('tbody', {}, rows))];
+}
+
+// Where a child execution comes from, and the children an execution started.
+function parentLink(e) {
+  const p = e.parent;
+  if (!p) return null;
+  const what = p.index != null ? `${p.state} item ${p.index}` : p.state;
+  return [h('dt', {}, 'Started by'),
+    h('dd', { id: 'parent-execution' }, link(`/executions/${encodeURIComponent(p.executionId)}`, p.executionId), ` (${what})`)];
+}
+
+function childList(children) {
+  if (!children.length) return null;
+  const rows = children.map((c) => {
+    const tr = document.createElement('tr');
+    tr.dataset.child = c.executionId;
+    tr.append(h('td', {}, c.parent && c.parent.index != null ? String(c.parent.index) : ''),
+      h('td', {}, link(`/executions/${encodeURIComponent(c.executionId)}`, c.name)),
+      h('td', {}, statusBadge(c.status)), h('td', {}, c.parent ? c.parent.state : ''));
+    return tr;
+  });
+  return section(`Child executions (${children.length})`,
+    h('table', { id: 'child-executions', 'data-count': children.length },
+      h('thead', {}, h('tr', {}, ['Item', 'Execution', 'Status', 'State'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, rows)));
+}
+
 function details(run, name) {
   if (!run) return h('p', { class: 'muted', id: 'state-details', 'data-selected': name }, `${name}: not reached.`);
   const retries = Math.max(0, run.attempts - 1);
@@ -40,6 +74,7 @@ function details(run, name) {
       run.error != null ? [h('dt', {}, 'Error'), h('dd', { class: 'state-error' }, run.error)] : null,
       run.cause != null ? [h('dt', {}, 'Cause'), h('dd', { class: 'state-cause' }, run.cause)] : null),
     meter(run.meter),
+    variables(run.assigned),
     h('h2', {}, 'Input'), json(run.input),
     run.parameters !== undefined ? [h('h2', {}, 'Task payload'), json(run.parameters)] : null,
     h('h2', {}, 'Output'), json(run.output !== undefined ? run.output : run.taskOutput),
@@ -70,8 +105,9 @@ function timeline(events) {
 export async function render(main, [id]) {
   const t0 = performance.now();
   const enc = encodeURIComponent(id);
-  let [execution, history] = await Promise.all([
-    get(`/api/v1/executions/${enc}`), get(`/api/v1/executions/${enc}/history`)]);
+  let [execution, history, children] = await Promise.all([
+    get(`/api/v1/executions/${enc}`), get(`/api/v1/executions/${enc}/history`),
+    get(`/api/v1/executions/${enc}/children`)]);
   const graph = await get(`/api/v1/workflows/${encodeURIComponent(execution.workflow)}/graph?version=${execution.version}`);
   const tFetched = performance.now();
   const svg = renderGraph(graph.graph);
@@ -80,6 +116,7 @@ export async function render(main, [id]) {
   const head = h('div');
   const side = h('div', { class: 'card' });
   const tl = h('div');
+  const kids = h('div');
   const actions = h('div');
   let runs = new Map();
   let selected = null;
@@ -109,9 +146,11 @@ export async function render(main, [id]) {
         h('dt', {}, 'Stopped'), h('dd', {}, fmtTime(e.stoppedAt) || '—'),
         h('dt', {}, 'Duration'), h('dd', {}, fmtMs(durationMs(e.startedAt, e.stoppedAt))),
         e.redriveCount ? [h('dt', {}, 'Redriven'), h('dd', {}, `${e.redriveCount}×`)] : null,
+        parentLink(e),
         e.error != null ? [h('dt', {}, 'Error'), h('dd', { class: 'execution-error' }, e.error)] : null,
         e.cause != null ? [h('dt', {}, 'Cause'), h('dd', { class: 'execution-cause' }, e.cause)] : null));
     tl.replaceChildren(timeline(history.events));
+    kids.replaceChildren(...[childList(children.executions)].filter(Boolean));
     if (selected) select(selected);
     else {
       const failed = [...runs.values()].find((r) => r.status === 'failed');
@@ -122,8 +161,9 @@ export async function render(main, [id]) {
   };
 
   const refresh = async () => {
-    [execution, history] = await Promise.all([
-      get(`/api/v1/executions/${enc}`), get(`/api/v1/executions/${enc}/history`)]);
+    [execution, history, children] = await Promise.all([
+      get(`/api/v1/executions/${enc}`), get(`/api/v1/executions/${enc}/history`),
+      get(`/api/v1/executions/${enc}/children`)]);
     draw();
   };
 
@@ -156,6 +196,7 @@ export async function render(main, [id]) {
       section('Graph', graphBox, legend(true)),
       h('div', {}, side, section('Actions', actions), section('Input', json(execution.input)),
         execution.output != null ? section('Output', json(execution.output)) : null)),
+    kids,
     section('History', tl));
   draw();
   // For the browser test's timing: from this module's start, and from the

@@ -168,6 +168,18 @@ pub async fn describe(
     Ok(Json(state.engine.execution(&id)?))
 }
 
+/// `GET /api/v1/executions/{id}/children`: `{"executions": […]}`, the
+/// child executions it started (Distributed Map items, `startExecution`
+/// tasks), oldest first, at most 1,000.
+pub async fn children(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let engine = state.engine.clone();
+    let children = blocking(move || engine.children(&id, sluice_engine::MAX_PAGE)).await?;
+    Ok(Json(serde_json::json!({ "executions": children })).into_response())
+}
+
 /// `GET /api/v1/executions/{id}/history`: `{"events": […]}`, oldest first.
 pub async fn history(
     State(state): State<AppState>,

@@ -157,6 +157,7 @@ pub fn app(state: AppState) -> Router {
             get(executions::describe).delete(executions::delete),
         )
         .route("/executions/{id}/history", get(executions::history))
+        .route("/executions/{id}/children", get(executions::children))
         .route("/executions/{id}/stop", post(executions::stop))
         .route("/executions/{id}/redrive", post(executions::redrive))
         .route("/tasks/{token}/success", post(tasks::success))

@@ -18,6 +18,30 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("no execution with id {id}")))
     }
 
+    /// The child executions `id` started (Distributed Map items, Tasks'
+    /// `startExecution`), oldest first, at most `limit`.
+    pub fn children(&self, id: &str, limit: usize) -> Result<Vec<Execution>, EngineError> {
+        self.execution(id)?;
+        let mut out = Vec::new();
+        for k in self
+            .tree()
+            .scan_prefix(keys::children_prefix(id).as_bytes())
+            .keys()
+        {
+            if out.len() >= limit {
+                break;
+            }
+            let k = k?;
+            let child = String::from_utf8_lossy(&k);
+            if let Some(child) = child.rsplit('/').next() {
+                if let Ok(e) = self.execution(child) {
+                    out.push(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub fn history(&self, id: &str) -> Result<Vec<HistoryEvent>, EngineError> {
         self.execution(id)?;
         let mut out = Vec::new();

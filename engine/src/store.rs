@@ -67,6 +67,14 @@ pub(crate) mod keys {
     pub fn frame_prefix(id: &str) -> String {
         format!("f/{id}/")
     }
+    /// A child execution of `parent` (a Distributed Map item or a Task's
+    /// `startExecution`), in the order they started.
+    pub fn child(parent: &str, started_ms: i64, child: &str) -> String {
+        format!("c/{parent}/{}/{child}", num(started_ms.max(0) as u64))
+    }
+    pub fn children_prefix(parent: &str) -> String {
+        format!("c/{parent}/")
+    }
     /// The variables of one frame's scope.
     pub fn variables(id: &str, frame: u64) -> String {
         format!("g/{id}/{}", num(frame))

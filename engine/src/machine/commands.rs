@@ -232,6 +232,10 @@ impl Machine<'_> {
             child_of: parent.map(|(_, child_of)| child_of),
         };
         self.saved.entry(idk.clone()).or_insert(None);
+        if let Some(link) = &rec.child_of {
+            self.tx
+                .put(keys::child(&link.execution, started_ms, &idk), &0)?;
+        }
         self.executions.insert(idk.clone(), rec);
         self.tx.put(keys::name(&name, &exec_name), &idk)?;
         // Both are new with the id; a run that ends in this batch removes them again.

@@ -128,6 +128,7 @@ impl Machine<'_> {
             keys::history_prefix(id),
             keys::frame_prefix(id),
             keys::variables_prefix(id),
+            keys::children_prefix(id),
         ] {
             for key in self.tx.keys_with_prefix(&prefix)? {
                 self.tx.remove(key);

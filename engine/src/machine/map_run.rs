@@ -232,6 +232,8 @@ impl Machine<'_> {
         };
         self.saved.entry(idk.clone()).or_insert(None);
         self.executions.insert(idk.clone(), rec);
+        self.tx
+            .put(keys::child(execution, started_ms, &idk), &index)?;
         self.tx.mark_new(keys::running(&idk));
         self.tx.mark_new(keys::frame(&idk, 0));
         self.tx.put(keys::running(&idk), &true)?;
