@@ -115,8 +115,12 @@ pub struct Extension {
     /// A JSONata function signature (`"<a<j>n:a>"`), checked before `call`.
     pub signature: &'static str,
     /// Called with the arguments as JSON (undefined arguments are `None`).
-    pub call: fn(&[Option<Value>], &mut Env<'_>) -> Result<Option<Value>, Error>,
+    pub call: ExtensionFn,
 }
+
+/// The body of an [`Extension`]: the arguments as JSON (undefined ones are
+/// `None`) and the evaluation's environment.
+pub type ExtensionFn = fn(&[Option<Value>], &mut Env<'_>) -> Result<Option<Value>, Error>;
 
 /// Guards against runaway expressions.
 #[derive(Debug, Clone, Copy)]
@@ -213,10 +217,10 @@ impl Expression {
         let mut bound = BTreeSet::new();
         process::walk(&self.root, &mut |n| {
             match &n.kind {
-                ast::Kind::Var(name, builtin) => {
-                    if builtin.is_none() && !name.is_empty() && name != "$" {
-                        read.insert(name.clone());
-                    }
+                ast::Kind::Var(name, builtin)
+                    if builtin.is_none() && !name.is_empty() && name != "$" =>
+                {
+                    read.insert(name.clone());
                 }
                 ast::Kind::Bind(name, _) => {
                     bound.insert(name.clone());

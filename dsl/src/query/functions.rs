@@ -203,7 +203,7 @@ mod tests {
     use serde_json::json;
 
     fn call(
-        f: fn(&[Option<Value>], &mut Env<'_>) -> Result<Option<Value>, Error>,
+        f: crate::jsonata::ExtensionFn,
         args: Vec<Value>,
     ) -> Result<Option<Value>, Error> {
         let mut rng = SplitMix64(7);
