@@ -5,11 +5,13 @@
 //! cargo build --release -p sluice -p sluice-bench
 //! target/release/sluice-load starts --sluice target/release/sluice
 //! target/release/sluice-load parked --sluice target/release/sluice --executions 100000
+//! target/release/sluice-load dmap --sluice target/release/sluice --items 10000
 //! ```
 //!
 //! Every run starts its own server on a free loopback port with a fresh
 //! store in a temporary folder, and stops it at the end.
 
+mod dmap;
 mod parked;
 mod server;
 mod starts;
@@ -51,6 +53,17 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         connections: usize,
     },
+    /// One Distributed Map over inline items: time to the end, every child
+    /// execution recorded, and the server's peak memory.
+    Dmap {
+        #[arg(long)]
+        sluice: PathBuf,
+        #[arg(long, default_value_t = 10_000)]
+        items: usize,
+        /// MaxConcurrency of the Map (0: Sluice's default, 10,000).
+        #[arg(long, default_value_t = 0)]
+        concurrency: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -65,5 +78,10 @@ fn main() -> anyhow::Result<()> {
             executions,
             connections,
         } => parked::run(&sluice, executions, connections),
+        Command::Dmap {
+            sluice,
+            items,
+            concurrency,
+        } => dmap::run(&sluice, items, concurrency),
     }
 }

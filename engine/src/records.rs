@@ -160,13 +160,20 @@ pub(crate) struct Fork {
     pub max_concurrency: u64,
     pub tolerance: Tolerance,
     pub failures: u64,
-    /// A Distributed Map: each iteration is a child execution; the id of
-    /// the last one started for each slot.
+    /// A Distributed Map's run: then `results` and `pending` stay empty and
+    /// each item, and the child execution of each slot, is a record of its
+    /// own (`keys::map_item`, `keys::map_slot`), so the frame stays small
+    /// however many items there are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub children: Option<Vec<Option<String>>>,
-    /// A Distributed Map: its map run's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub map_run: Option<String>,
+    pub run: Option<MapRun>,
+}
+
+/// The counters of a Distributed Map's run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct MapRun {
+    pub id: String,
+    pub total: usize,
+    pub succeeded: usize,
 }
 
 /// What a timer does when it fires.

@@ -75,6 +75,24 @@ pub(crate) mod keys {
     pub fn children_prefix(parent: &str) -> String {
         format!("c/{parent}/")
     }
+    /// Item `index` of a Distributed Map frame (kept until its child succeeds).
+    pub fn map_item(id: &str, frame: u64, index: usize) -> String {
+        format!("mi/{id}/{}/{}", num(frame), num(index as u64))
+    }
+    /// The child execution of slot `index` of a Distributed Map frame.
+    pub fn map_slot(id: &str, frame: u64, index: usize) -> String {
+        format!("ms/{id}/{}/{}", num(frame), num(index as u64))
+    }
+    pub fn map_slots_prefix(id: &str, frame: u64) -> String {
+        format!("ms/{id}/{}/", num(frame))
+    }
+    pub fn map_items_prefix(id: &str, frame: u64) -> String {
+        format!("mi/{id}/{}/", num(frame))
+    }
+    /// Every map item and slot record of an execution.
+    pub fn map_prefixes(id: &str) -> [String; 2] {
+        [format!("mi/{id}/"), format!("ms/{id}/")]
+    }
     /// The variables of one frame's scope.
     pub fn variables(id: &str, frame: u64) -> String {
         format!("g/{id}/{}", num(frame))

@@ -98,8 +98,7 @@ impl Machine<'_> {
             max_concurrency: 0,
             tolerance: Default::default(),
             failures: 0,
-            children: None,
-            map_run: None,
+            run: None,
         });
         self.save_frame(execution, &frame)?;
         for b in 0..n {
@@ -127,38 +126,35 @@ impl Machine<'_> {
         if n == 0 {
             return self.fork_complete(execution, machine, frame, state, Ok(json!([])));
         }
-        let distributed = req.distributed;
-        let map_run = match distributed {
-            true => Some(self.map_run_started(execution, &frame, state, n)?),
-            false => None,
-        };
+        if req.distributed {
+            return self.fork_distributed(execution, machine, frame, state, req);
+        }
         frame.phase = Phase::Fork(Fork {
             map: true,
             results: vec![None; n],
             pending: req.items,
             next_item: 0,
             running: 0,
-            max_concurrency: if distributed && req.max_concurrency == 0 {
-                super::map_run::DEFAULT_CONCURRENCY
-            } else {
-                req.max_concurrency
-            },
+            max_concurrency: req.max_concurrency,
             tolerance: req.tolerance,
             failures: 0,
-            children: distributed.then(|| vec![None; n]),
-            map_run,
+            run: None,
         });
         self.start_iterations(execution, machine, &mut frame)?;
         self.save_frame(execution, &frame)
     }
 
-    /// Start Map iterations up to MaxConcurrency.
-    fn start_iterations(
+    /// Start Map iterations up to MaxConcurrency. The caller saves the
+    /// frame: the children only run (and report) after the current command.
+    pub(super) fn start_iterations(
         &mut self,
         execution: &str,
         machine: &StateMachine,
         frame: &mut Frame,
     ) -> Result<(), EngineError> {
+        if matches!(&frame.phase, Phase::Fork(f) if f.run.is_some()) {
+            return self.start_distributed(execution, machine, frame);
+        }
         loop {
             let Phase::Fork(fork) = &mut frame.phase else {
                 return Ok(());
@@ -179,22 +175,6 @@ impl Machine<'_> {
             // The item stays until its iteration succeeds, for a redrive.
             let item = fork.pending[index].clone();
             fork.running += 1;
-            if fork.children.is_some() {
-                // A Distributed Map: the iteration is a child execution,
-                // which the parent's frame records before it can report.
-                let child = self.start_map_child(execution, machine, frame, index, item)?;
-                if let Phase::Fork(Fork {
-                    children: Some(c), ..
-                }) = &mut frame.phase
-                {
-                    c[index] = Some(child.clone());
-                }
-                self.save_frame(execution, frame)?;
-                self.run_map_child(&child)?;
-                continue;
-            }
-            // Save the parent before the child can report back to it.
-            self.save_frame(execution, frame)?;
             let child = self.new_child(execution, machine, frame, index, 0, item)?;
             self.enqueue(execution, &child)?;
         }
@@ -222,6 +202,9 @@ impl Machine<'_> {
         let Phase::Fork(fork) = &mut frame.phase else {
             return Ok(());
         };
+        if fork.run.is_some() {
+            return self.distributed_child_finished(execution, &machine, frame, slot, result);
+        }
         fork.running = fork.running.saturating_sub(1);
         let map = fork.map;
         if map {
@@ -291,9 +274,6 @@ impl Machine<'_> {
             .drain(..)
             .map(|r| r.expect("all present"))
             .collect();
-        if map && matches!(&state.kind, StateKind::Map(m) if m.result_writer.is_some()) {
-            return self.write_results(execution, &machine, frame, state, results);
-        }
         let output = if map {
             step::map_output(state, fork.tolerance, results.len() as u64, results)
         } else {
@@ -355,6 +335,9 @@ impl Machine<'_> {
         frame: &mut Frame,
         mut fork: Fork,
     ) -> Result<bool, EngineError> {
+        if fork.run.is_some() {
+            return self.refork_distributed(execution, frame, fork);
+        }
         let kept = fork
             .results
             .iter()

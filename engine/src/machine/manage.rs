@@ -129,6 +129,8 @@ impl Machine<'_> {
             keys::frame_prefix(id),
             keys::variables_prefix(id),
             keys::children_prefix(id),
+            keys::map_prefixes(id)[0].clone(),
+            keys::map_prefixes(id)[1].clone(),
         ] {
             for key in self.tx.keys_with_prefix(&prefix)? {
                 self.tx.remove(key);

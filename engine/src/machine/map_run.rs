@@ -134,10 +134,15 @@ impl Machine<'_> {
                 },
             ) => match (r, failure) {
                 (Ok(()), None) => {
+                    self.map_run_ended(execution, &frame, state, None)?;
+                    self.drop_map_run(execution, frame.id)?;
                     self.fork_complete(execution, &machine, frame, state, Ok(request.details))?;
                     return self.drain();
                 }
-                (Ok(()), Some(e)) | (Err(e), _) => Err(e),
+                (Ok(()), Some(e)) | (Err(e), _) => {
+                    self.map_run_ended(execution, &frame, state, Some(&e))?;
+                    Err(e)
+                }
             },
             _ => return Ok(()),
         };
@@ -179,12 +184,12 @@ impl Machine<'_> {
         index: usize,
         input: Value,
     ) -> Result<String, EngineError> {
-        let Phase::Fork(Fork { map_run, .. }) = &parent.phase else {
+        let Phase::Fork(Fork { run: Some(run), .. }) = &parent.phase else {
             return Err(EngineError::Storage(
                 "a map child started outside a map run".into(),
             ));
         };
-        let map_run = map_run.clone();
+        let map_run = Some(run.id.clone());
         let (workflow, version) = {
             let e = &self.execution(execution)?.execution;
             (e.workflow.clone(), e.version)
@@ -314,27 +319,7 @@ impl Machine<'_> {
         execution: &str,
         frame: u64,
     ) -> Result<(), EngineError> {
-        let Some(frame) = self.load_frame(execution, frame)? else {
-            return Ok(());
-        };
-        let Phase::Fork(Fork {
-            children: Some(children),
-            results,
-            ..
-        }) = &frame.phase
-        else {
-            return Ok(());
-        };
-        let running: Vec<String> = children
-            .iter()
-            .zip(results)
-            .filter(|(_, r)| r.is_none())
-            .filter_map(|(c, _)| c.clone())
-            .collect();
-        for child in running {
-            if self.execution(&child)?.status() != Status::Running {
-                continue;
-            }
+        for child in self.running_map_children(execution, frame)? {
             self.aborting.insert(child.clone());
             let e = StatesError::new(
                 "States.Aborted",
@@ -355,15 +340,16 @@ impl Machine<'_> {
         machine: &StateMachine,
         mut frame: Frame,
         state: &State,
-        results: Vec<Result<Value, StatesError>>,
+        outcomes: Vec<(String, Result<Value, StatesError>)>,
     ) -> Result<(), EngineError> {
         let Phase::Fork(fork) = &frame.phase else {
             return Ok(());
         };
-        let (tolerance, total) = (fork.tolerance, results.len() as u64);
-        let children = fork.children.clone().unwrap_or_default();
-        let run = fork.map_run.clone().unwrap_or_default();
-        let failure = step::map_output(state, tolerance, total, results.clone()).err();
+        let (tolerance, total) = (fork.tolerance, outcomes.len() as u64);
+        let run = fork.run.as_ref().map(|r| r.id.clone()).unwrap_or_default();
+        let results: Vec<Result<Value, StatesError>> =
+            outcomes.iter().map(|(_, r)| r.clone()).collect();
+        let failure = step::map_output(state, tolerance, total, results).err();
         let mut ctx = self.context(execution, machine, &state.name)?;
         let vars = self.scopes(execution, machine, &frame)?;
         let mut env = StepEnv {
@@ -385,10 +371,9 @@ impl Machine<'_> {
             }
         };
         let workflow = self.execution(execution)?.execution.workflow.clone();
-        let mut runs = Vec::with_capacity(results.len());
-        for (child, outcome) in children.iter().zip(results) {
-            let Some(child) = child else { continue };
-            let e = self.execution(child)?.execution.clone();
+        let mut runs = Vec::with_capacity(total as usize);
+        for (child, outcome) in outcomes {
+            let e = self.execution(&child)?.execution.clone();
             runs.push(ChildRun {
                 execution_arn: execution_arn(&format!("{workflow}/{}", label(state)), &e.name),
                 name: e.name,

@@ -7,6 +7,7 @@ mod advance;
 mod catalog;
 mod children;
 mod commands;
+mod distributed;
 mod fork;
 mod ingest;
 mod manage;
