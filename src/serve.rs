@@ -247,6 +247,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let data = args.data.clone();
     let executor = Arc::new(sources::Routed {
         publish: publish.clone(),
+        http: Arc::new(sluice_executors::http_task::HttpTasks::new()),
         rest: Arc::new(functions.clone()),
     });
     let opening = tokio::task::spawn_blocking(move || {

@@ -29,6 +29,7 @@ pub const EVENT_TYPE: &str = "io.sluice.function.invoke";
 
 /// One client (connection pool) for all http functions.
 pub fn client() -> reqwest::Client {
+    crate::tls::install_provider();
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .build()

@@ -8,7 +8,8 @@
 //!   `protocol: "lambda"` (warm processes speaking the AWS Lambda Runtime
 //!   API, served by [`lambda`]);
 //! - [`wasm`]: WASI preview 1 command modules in wasmtime;
-//! - [`http`]: the event POSTed as a binary-mode CloudEvent.
+//! - [`http`]: the event POSTed as a binary-mode CloudEvent;
+//! - [`http_task`]: the HTTP Task (`arn:aws:states:::http:invoke`).
 //!
 //! [`Functions`] holds the deployed definitions (the binary feeds it from
 //! the engine's catalog or a folder), applies `concurrency`/`maxQueued`
@@ -20,6 +21,7 @@
 
 mod functions;
 pub mod http;
+pub mod http_task;
 pub mod lambda;
 pub mod limits;
 mod load;
@@ -27,6 +29,7 @@ pub mod meter;
 pub mod names;
 pub mod package;
 pub mod process;
+mod tls;
 pub mod wasm;
 
 pub use functions::{function_name, Caller, Deployed, Functions, Outcome};

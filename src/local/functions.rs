@@ -10,6 +10,7 @@ use sluice_executors::{names, Caller};
 
 pub struct Functions {
     functions: sluice_executors::Functions,
+    http: sluice_executors::http_task::HttpTasks,
     /// Drives warm `lambda` processes, their Runtime API and wasm/http
     /// invocations while the (synchronous) interpreter waits for a result.
     runtime: tokio::runtime::Runtime,
@@ -22,11 +23,18 @@ impl Functions {
             .enable_all()
             .build()
             .context("cannot start the async runtime for functions")?;
-        let functions = {
+        let (functions, http) = {
             let _inside = runtime.enter();
-            sluice_executors::Functions::new()
+            (
+                sluice_executors::Functions::new(),
+                sluice_executors::http_task::HttpTasks::new(),
+            )
         };
-        Ok(Functions { functions, runtime })
+        Ok(Functions {
+            functions,
+            http,
+            runtime,
+        })
     }
 
     /// No functions: every Task that calls one fails, saying how to add them.
@@ -48,6 +56,13 @@ impl Functions {
             f.functions.add(d);
         }
         Ok(f)
+    }
+
+    /// Run an HTTP Task (`arn:aws:states:::http:invoke`) with `params`.
+    pub fn http_invoke(&self, params: &Value, timeout: Option<u64>) -> Result<Value, StatesError> {
+        self.runtime
+            .block_on(self.http.invoke(params, timeout))
+            .map_err(|e| StatesError::new(e.error, e.cause))
     }
 
     /// Run function `name` on `event`. `idempotency_key` is stable across

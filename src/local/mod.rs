@@ -125,6 +125,7 @@ impl Host for LocalHost {
                 let payload = self.functions.invoke(&name, qualifier.as_deref(), &event, timeout, &key)?;
                 Ok(json!({"ExecutedVersion": qualifier.unwrap_or_else(|| "$LATEST".into()), "Payload": payload, "StatusCode": 200}))
             }
+            Resource::HttpInvoke => self.functions.http_invoke(call.payload, timeout),
             Resource::StartExecution { wait } => {
                 let dir = self.workflows.clone();
                 let mut depth = self.depth;

@@ -1,7 +1,8 @@
 //! The event sources of `sluice serve`: the connectors' `SourceManager`
 //! follows the engine's catalog (kind `source`), and the console reaches it
 //! through its `SourceControl` port. Publish tasks (`sluice:kafka:publish`,
-//! `sluice:amqp:publish`) are routed to the connectors' sink executor.
+//! `sluice:amqp:publish`) are routed to the connectors' sink executor,
+//! HTTP Tasks (`arn:aws:states:::http:invoke`) to the executors' HTTP client.
 
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -14,10 +15,13 @@ use sluice_console::{NotifyError, SourceControl};
 use sluice_dsl::source::SourceDef;
 use sluice_engine::{Engine, Executor, TaskError, TaskInvocation, TaskOutcome};
 use sluice_engine::{EventSink, InboundEvent};
+use sluice_executors::http_task::{self, HttpTasks};
 
-/// Sends publish tasks to the broker sinks and every other task to `rest`.
+/// Sends publish tasks to the broker sinks, HTTP Tasks to `http` and every
+/// other task to `rest`.
 pub struct Routed {
     pub publish: Arc<PublishExecutor>,
+    pub http: Arc<HttpTasks>,
     pub rest: Arc<dyn Executor>,
 }
 
@@ -25,6 +29,8 @@ impl Routed {
     fn route(&self, task: &TaskInvocation) -> &dyn Executor {
         if publish::handles(&task.resource) {
             self.publish.as_ref()
+        } else if http_task::handles(&task.resource) {
+            self.http.as_ref()
         } else {
             self.rest.as_ref()
         }

@@ -16,6 +16,9 @@ use sluice_dsl::interp::step::{self, MapRequest};
 use sluice_dsl::model::{State, StateKind};
 use sluice_dsl::{StateMachine, StatesError};
 
+/// A Map run's child execution id and how it ended.
+type ChildOutcome = (String, Result<Value, StatesError>);
+
 impl Machine<'_> {
     /// Start a Distributed Map's run over `req.items`.
     pub(super) fn fork_distributed(
@@ -217,7 +220,7 @@ impl Machine<'_> {
         &mut self,
         execution: &str,
         frame: u64,
-    ) -> Result<Vec<(String, Result<Value, StatesError>)>, EngineError> {
+    ) -> Result<Vec<ChildOutcome>, EngineError> {
         let mut out = Vec::new();
         for key in self
             .tx
