@@ -202,10 +202,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn call(
-        f: crate::jsonata::ExtensionFn,
-        args: Vec<Value>,
-    ) -> Result<Option<Value>, Error> {
+    fn call(f: crate::jsonata::ExtensionFn, args: Vec<Value>) -> Result<Option<Value>, Error> {
         let mut rng = SplitMix64(7);
         let mut env = Env {
             now: chrono::DateTime::UNIX_EPOCH,
