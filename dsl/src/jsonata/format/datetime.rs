@@ -53,7 +53,7 @@ impl Offset {
         let value: i64 = digits
             .parse()
             .ok()
-            .filter(|_| digits.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|_| digits.len() <= 4 && digits.bytes().all(|b| b.is_ascii_digit()))
             .ok_or_else(|| {
                 FormatError::new(
                     "T0410",
@@ -84,11 +84,11 @@ impl Offset {
 fn first_week_start(year: i32, month: u32) -> Option<NaiveDate> {
     let first = NaiveDate::from_ymd_opt(year, month, 1)?;
     let weekday = i64::from(first.weekday().number_from_monday());
-    Some(if weekday > 4 {
-        first + Duration::days(8 - weekday)
+    if weekday > 4 {
+        first.checked_add_signed(Duration::days(8 - weekday))
     } else {
-        first - Duration::days(weekday - 1)
-    })
+        first.checked_sub_signed(Duration::days(weekday - 1))
+    }
 }
 
 fn next_month(year: i32, month: u32) -> (i32, u32) {

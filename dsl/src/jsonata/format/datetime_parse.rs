@@ -2,6 +2,7 @@
 //! picture (components left out are filled in as jsonata-js does).
 
 use std::collections::btree_map::{BTreeMap, Entry};
+use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use regex::Regex;
@@ -11,7 +12,7 @@ use super::integer::{Grouping, IntegerPicture, Style};
 use super::picture::{self, Marker, Part};
 use super::{words, FormatError};
 
-const MILLIS_PER_DAY: i64 = 86_400_000;
+const MILLIS_PER_DAY: f64 = 86_400_000.0;
 
 fn not_iso(text: &str) -> FormatError {
     FormatError::new(
@@ -26,22 +27,29 @@ fn not_iso(text: &str) -> FormatError {
 /// days and times out of range carry over as JavaScript's `Date.UTC` does.
 fn utc_millis(fields: [i64; 7]) -> Option<f64> {
     let [year, month0, day, hour, minute, second, milli] = fields;
-    let year = i32::try_from(year + month0.div_euclid(12)).ok()?;
+    let year = i32::try_from(year.checked_add(month0.div_euclid(12))?).ok()?;
     let month = u32::try_from(month0.rem_euclid(12) + 1).ok()?;
     let first = NaiveDate::from_ymd_opt(year, month, 1)?;
-    let days = first.signed_duration_since(NaiveDate::default()).num_days() + day - 1;
-    let millis = days * MILLIS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + milli;
-    Some(millis as f64)
+    let days = first.signed_duration_since(NaiveDate::default()).num_days();
+    let [day, hour, minute, second, milli] = [day, hour, minute, second, milli].map(|n| n as f64);
+    let time = ((hour * 60.0 + minute) * 60.0 + second) * 1000.0 + milli;
+    Some((days as f64 + day - 1.0) * MILLIS_PER_DAY + time)
 }
 
 /// ISO 8601 as jsonata-js accepts it: `YYYY[-MM[-DD]][Thh:mm:ss][.s+]`
 /// and an offset `Z`, `±hh:mm` or `±hhmm`.
 pub(crate) fn parse_iso(text: &str) -> Result<f64, FormatError> {
-    let pattern = Regex::new(
-        r"^(\d{4})(?:-([01]\d))?(?:-([0-3]\d))?(?:T([0-2]\d):([0-5]\d):([0-5]\d))?(?:\.(\d+))?(?:([+-])([0-2]\d):?([0-5]\d)|Z)?$",
-    )
-    .map_err(|e| FormatError::new("D3110", e.to_string()))?;
-    let caps = pattern.captures(text).ok_or_else(|| not_iso(text))?;
+    static ISO: OnceLock<Option<Regex>> = OnceLock::new();
+    let pattern = ISO.get_or_init(|| {
+        Regex::new(
+            r"^(\d{4})(?:-([01]\d))?(?:-([0-3]\d))?(?:T([0-2]\d):([0-5]\d):([0-5]\d))?(?:\.(\d+))?(?:([+-])([0-2]\d):?([0-5]\d)|Z)?$",
+        )
+        .ok()
+    });
+    let caps = pattern
+        .as_ref()
+        .and_then(|p| p.captures(text))
+        .ok_or_else(|| not_iso(text))?;
     let num = |i: usize, default: u32| {
         caps.get(i)
             .map_or(Some(default), |m| m.as_str().parse::<u32>().ok())
@@ -311,7 +319,7 @@ fn resolve(mut fields: Fields, now: &DateTime<Utc>) -> Result<Option<f64>, Forma
         get('H')
     };
     let millis = utc_millis([get('Y'), month0, day, hour, get('m'), get('s'), get('f')]);
-    Ok(millis.map(|m| m - (get('Z') * 60_000) as f64))
+    Ok(millis.map(|m| m - get('Z') as f64 * 60_000.0))
 }
 
 #[cfg(test)]
@@ -376,6 +384,7 @@ mod tests {
         );
         assert_eq!(parse("2018-22", "[Y]-[D]").unwrap_err().code, "D3136");
         assert_eq!(parse("x", "[Y]").unwrap(), None);
+        assert_eq!(parse("99999999999999999999", "[Y]").unwrap(), None);
         assert_eq!(parse("Hello", "Hello").unwrap(), None);
     }
 }

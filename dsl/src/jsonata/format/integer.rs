@@ -13,6 +13,10 @@ const DIGIT_FAMILIES: [u32; 37] = [
     0xFF10,
 ];
 
+/// The largest number written in letters or Roman numerals (a million
+/// is a thousand `M`s).
+const SEQUENCE_LIMIT: f64 = 1e6;
+
 /// The zero of the digit family `c` belongs to.
 fn family_of(c: char) -> Option<u32> {
     let code = c as u32;
@@ -97,9 +101,16 @@ impl IntegerPicture {
         }
     }
 
-    /// Format `value` (an integer).
+    /// Format `value` (an integer). Letters and Roman numerals beyond
+    /// [`SEQUENCE_LIMIT`] are written as decimal digits, as F&O allows
+    /// for numbers out of a sequence's range.
     pub(crate) fn format(&self, value: f64) -> String {
         let magnitude = value.abs();
+        let sequence = matches!(self.style, Style::Letters | Style::Roman);
+        if sequence && magnitude > SEQUENCE_LIMIT {
+            let plain = IntegerPicture::parse("0").map(|p| p.format(value));
+            return plain.unwrap_or_default();
+        }
         let body = match &self.style {
             Style::Letters => {
                 let base = if self.case == Case::Upper { 'A' } else { 'a' };
@@ -246,9 +257,9 @@ impl DigitPattern {
         let ascii = format!("{:0>width$.0}", magnitude, width = self.mandatory);
         let digits: Vec<char> = ascii
             .chars()
-            .map(|d| {
-                let offset = d as u32 - '0' as u32;
-                char::from_u32(self.zero + offset).unwrap_or(d)
+            .map(|d| match d.to_digit(10) {
+                Some(offset) => char::from_u32(self.zero + offset).unwrap_or(d),
+                None => d,
             })
             .collect();
         let len = digits.len();
@@ -352,6 +363,13 @@ mod tests {
         let err = IntegerPicture::parse("##0\u{ff10}").unwrap_err();
         assert_eq!(err.code, "D3131");
         assert_eq!(IntegerPicture::parse("#").unwrap_err().code, "D3130");
+    }
+
+    #[test]
+    fn huge_numbers_in_sequences_are_written_as_digits() {
+        assert_eq!(fmt(1e7, "I"), "10000000");
+        assert_eq!(fmt(-1e7, "a"), "-10000000");
+        assert_eq!(fmt(3999.0, "I"), "MMMCMXCIX");
     }
 
     #[test]

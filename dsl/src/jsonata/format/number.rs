@@ -325,9 +325,6 @@ pub(crate) fn format(value: f64, picture: &str, f: &DecimalFormat) -> Result<Str
         return Ok(f.nan.clone());
     }
     let pic = if value >= 0.0 { &positive } else { &negative };
-    if value.is_infinite() {
-        return Ok(format!("{}{}{}", pic.prefix, f.infinity, pic.suffix));
-    }
     let adjusted = if pic.percent {
         value * 100.0
     } else if pic.per_mille {
@@ -335,11 +332,29 @@ pub(crate) fn format(value: f64, picture: &str, f: &DecimalFormat) -> Result<Str
     } else {
         value
     };
-    let (mantissa, exponent) = match pic.min_exponent {
+    if adjusted.is_infinite() {
+        return Ok(format!("{}{}{}", pic.prefix, f.infinity, pic.suffix));
+    }
+    let (mut mantissa, mut exponent) = match pic.min_exponent {
         Some(_) => scale(adjusted, pic.scaling),
         None => (adjusted, None),
     };
-    let rounded = round(mantissa, Some(pic.max_fraction as f64));
+    let round_mantissa = |m: f64| {
+        Some(round(m, Some(pic.max_fraction as f64)))
+            .filter(|r| r.is_finite())
+            .unwrap_or(m)
+    };
+    let mut rounded = round_mantissa(mantissa);
+    // rounding up may reach the next power of ten (9.96 → 10.0): one
+    // more step keeps the mantissa's integer digits (jsonata-js writes
+    // 10.0e0 there)
+    if let Some(e) = exponent.as_mut() {
+        if rounded.abs() >= 10f64.powi(pic.scaling as i32) {
+            mantissa /= 10.0;
+            *e += 1;
+            rounded = round_mantissa(mantissa);
+        }
+    }
     let mut body = digits_of(rounded, pic, f);
     if let (Some(e), Some(width)) = (exponent, pic.min_exponent) {
         body.push(f.exponent_separator);
@@ -453,8 +468,18 @@ mod tests {
         assert_eq!(fmt(1234.5678, "00.000e000").unwrap(), "12.346e002");
         assert_eq!(fmt(0.234, "0.0e0").unwrap(), "2.3e-1");
         assert_eq!(fmt(-42.0, "0e0").unwrap(), "-4e1");
+        assert_eq!(fmt(9.96, "0.0e0").unwrap(), "1.0e1");
+        assert_eq!(fmt(10.0, "0e0").unwrap(), "1e1");
         assert_eq!(fmt(0.14, "01%").unwrap(), "14%");
         assert_eq!(fmt(-5.5, "0.0;(0.0)").unwrap(), "(5.5)");
+    }
+
+    #[test]
+    fn overflowing_and_non_finite_values() {
+        assert_eq!(fmt(1e307, "0%").unwrap(), "Infinity%");
+        assert_eq!(fmt(f64::NEG_INFINITY, "0").unwrap(), "-Infinity");
+        assert_eq!(fmt(f64::NAN, "0").unwrap(), "NaN");
+        assert_eq!(fmt(1e-300, "0.0e0").unwrap(), "1.0e-300");
     }
 
     #[test]
