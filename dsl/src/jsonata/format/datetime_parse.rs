@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use regex::Regex;
 
 use super::datetime::{component, DAYS, MONTHS};
-use super::integer::{Grouping, IntegerPicture, Style};
+use super::integer::{Case, Grouping, IntegerPicture, Style};
 use super::picture::{self, Marker, Part};
 use super::{words, FormatError};
 
@@ -89,7 +89,7 @@ fn fraction_millis(digits: &str) -> i64 {
 
 /// How to read one part of a picture.
 enum Reader<'p> {
-    Literal,
+    Literal(&'p str),
     Offset { gmt: bool, separator: Option<char> },
     Fraction,
     Integer(&'p IntegerPicture),
@@ -129,7 +129,7 @@ fn reader<'p>(m: &'p Marker) -> Reader<'p> {
 }
 
 fn integer_regex(p: &IntegerPicture) -> String {
-    let upper = p.case == super::integer::Case::Upper;
+    let upper = p.case == Case::Upper;
     match &p.style {
         Style::Letters => if upper { "[A-Z]+" } else { "[a-z]+" }.to_string(),
         Style::Roman => if upper { "[MDCLXVI]+" } else { "[mdclxvi]+" }.to_string(),
@@ -156,10 +156,10 @@ fn integer_regex(p: &IntegerPicture) -> String {
     }
 }
 
-fn part_regex(part: &Part, reader: &Reader<'_>) -> String {
-    match (part, reader) {
-        (Part::Literal(text), _) => regex::escape(text),
-        (_, Reader::Offset { gmt, separator }) => {
+fn part_regex(reader: &Reader<'_>) -> String {
+    match reader {
+        Reader::Literal(text) => regex::escape(text),
+        Reader::Offset { gmt, separator } => {
             let mut r = if *gmt { "GMT" } else { "" }.to_string();
             r.push_str("[-+][0-9]+");
             if let Some(sep) = separator {
@@ -168,9 +168,9 @@ fn part_regex(part: &Part, reader: &Reader<'_>) -> String {
             }
             r
         }
-        (_, Reader::Fraction) => "[0-9]+".to_string(),
-        (_, Reader::Integer(p)) => integer_regex(p),
-        (_, Reader::Name(_)) | (_, Reader::Literal) => "[a-zA-Z]+".to_string(),
+        Reader::Fraction => "[0-9]+".to_string(),
+        Reader::Integer(p) => integer_regex(p),
+        Reader::Name(_) => "[a-zA-Z]+".to_string(),
     }
 }
 
@@ -193,7 +193,7 @@ fn read_offset(text: &str, gmt: bool, separator: Option<char>) -> Option<i64> {
 
 fn read_part(reader: &Reader<'_>, text: &str) -> Option<i64> {
     match reader {
-        Reader::Literal => None,
+        Reader::Literal(_) => None,
         Reader::Offset { gmt, separator } => read_offset(text, *gmt, *separator),
         Reader::Fraction => Some(fraction_millis(text)),
         Reader::Integer(p) => p.read(text).filter(|n| n.is_finite()).map(|n| n as i64),
@@ -217,14 +217,14 @@ pub(crate) fn parse_with_picture(
     let readers: Vec<Reader<'_>> = parts
         .iter()
         .map(|p| match p {
-            Part::Literal(_) => Reader::Literal,
+            Part::Literal(text) => Reader::Literal(text),
             Part::Marker(m) => reader(m),
         })
         .collect();
     let mut pattern = String::from("(?i)^");
-    for (part, reader) in parts.iter().zip(&readers) {
+    for reader in &readers {
         pattern.push('(');
-        pattern.push_str(&part_regex(part, reader));
+        pattern.push_str(&part_regex(reader));
         pattern.push(')');
     }
     pattern.push('$');
@@ -265,8 +265,9 @@ fn only(fields: &Fields, group: &str, allowed: &str) -> bool {
 }
 
 /// Fill in a run of components from most to least significant: those
-/// before the first given come from `now`, those after the last given
-/// are their minimum, and a gap between given ones is an error (D3136).
+/// before the first given come from `now` (except am/pm, which is am as
+/// in jsonata-js), those after the last given are their minimum, and a
+/// gap between given ones is an error (D3136).
 fn fill(fields: &mut Fields, order: &str, now: &DateTime<Utc>) -> Result<(), FormatError> {
     let (mut started, mut ended) = (false, false);
     for c in order.chars() {
@@ -278,7 +279,7 @@ fn fill(fields: &mut Fields, order: &str, now: &DateTime<Utc>) -> Result<(), For
                 ended = true;
             }
             Entry::Vacant(slot) => {
-                slot.insert(component(now, c));
+                slot.insert(if c == 'P' { 0 } else { component(now, c) });
             }
         }
     }
@@ -382,6 +383,8 @@ mod tests {
             parse("13:45", "[H]:[m]").unwrap(),
             Some(1_699_969_500_000.0)
         );
+        // a 12-hour time without am/pm is am, whatever the time now
+        assert_eq!(parse("3:15", "[h]:[m]").unwrap(), Some(1_699_931_700_000.0));
         assert_eq!(parse("2018-22", "[Y]-[D]").unwrap_err().code, "D3136");
         assert_eq!(parse("x", "[Y]").unwrap(), None);
         assert_eq!(parse("99999999999999999999", "[Y]").unwrap(), None);
