@@ -3,6 +3,19 @@
 //! `$formatInteger`/`$parseInteger`, and `$fromMillis`/`$toMillis` with a
 //! picture. Pure functions on plain values; `super` wires them into the
 //! function library.
+//!
+//! - `number`: `$formatNumber` pictures and the decimal format;
+//! - `integer`: `$formatInteger`/`$parseInteger` pictures;
+//! - `words`: English words, Roman numerals and letters for integers;
+//! - `picture`: date-time pictures (`[Y0001]-[M01]-[D01]`);
+//! - `datetime`: formatting instants; `datetime_parse`: reading them.
+
+mod datetime;
+mod datetime_parse;
+mod integer;
+mod number;
+mod picture;
+mod words;
 
 use serde_json::{Map, Value};
 
@@ -13,10 +26,12 @@ pub struct FormatError {
     pub message: String,
 }
 
-fn not_built(what: &str) -> FormatError {
-    FormatError {
-        code: "D3000",
-        message: format!("{what} is not built yet"),
+impl FormatError {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> FormatError {
+        FormatError {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -56,43 +71,63 @@ impl Default for DecimalFormat {
 
 impl DecimalFormat {
     /// The defaults with the options object's properties applied
-    /// (`decimal-separator`, `grouping-separator`, …).
-    pub fn from_options(_options: &Map<String, Value>) -> Result<DecimalFormat, FormatError> {
-        Err(not_built("$formatNumber options"))
+    /// (`decimal-separator`, `grouping-separator`, …). Unknown properties
+    /// are ignored; a value that is not a string, or not one character
+    /// where one character is needed, is an error (`T0410`).
+    pub fn from_options(options: &Map<String, Value>) -> Result<DecimalFormat, FormatError> {
+        DecimalFormat::with_options(options)
     }
 }
 
 /// `$formatNumber(value, picture, options)`.
 pub fn format_number(
-    _value: f64,
-    _picture: &str,
-    _format: &DecimalFormat,
+    value: f64,
+    picture: &str,
+    format: &DecimalFormat,
 ) -> Result<String, FormatError> {
-    Err(not_built("$formatNumber"))
+    number::format(value, picture, format)
 }
 
 /// `$formatInteger(value, picture)`.
-pub fn format_integer(_value: f64, _picture: &str) -> Result<String, FormatError> {
-    Err(not_built("$formatInteger"))
+pub fn format_integer(value: f64, picture: &str) -> Result<String, FormatError> {
+    let picture = integer::IntegerPicture::parse(picture)?;
+    Ok(picture.format(value.floor()))
 }
 
 /// `$parseInteger(text, picture)`; `Ok(None)` when the text does not match.
-pub fn parse_integer(_text: &str, _picture: &str) -> Result<Option<f64>, FormatError> {
-    Err(not_built("$parseInteger"))
+pub fn parse_integer(text: &str, picture: &str) -> Result<Option<f64>, FormatError> {
+    let picture = integer::IntegerPicture::parse(picture)?;
+    Ok(picture.read(text))
 }
 
 /// `$fromMillis(millis, picture, timezone)`: without a picture, ISO 8601
 /// with milliseconds (`2017-11-07T15:07:54.972Z`); `timezone` is `±HHMM`.
 pub fn format_datetime(
-    _millis: f64,
-    _picture: Option<&str>,
-    _timezone: Option<&str>,
+    millis: f64,
+    picture: Option<&str>,
+    timezone: Option<&str>,
 ) -> Result<String, FormatError> {
-    Err(not_built("$fromMillis"))
+    datetime::format(millis, picture, timezone)
 }
 
 /// `$toMillis(timestamp, picture)`: without a picture, ISO 8601.
-/// `Ok(None)` when the text does not match the picture.
-pub fn parse_datetime(_text: &str, _picture: Option<&str>) -> Result<Option<f64>, FormatError> {
-    Err(not_built("$toMillis"))
+/// `Ok(None)` when the text does not match the picture. Components a
+/// picture leaves out before the first one it gives are taken from the
+/// Unix epoch; [`parse_datetime_at`] takes them from a given instant.
+pub fn parse_datetime(text: &str, picture: Option<&str>) -> Result<Option<f64>, FormatError> {
+    parse_datetime_at(text, picture, 0.0)
+}
+
+/// [`parse_datetime`] with `now` (milliseconds since the epoch) supplying
+/// the leading components the picture leaves out, as jsonata-js uses the
+/// evaluation's `$now()`: `[H]:[m]` reads a time on today's date.
+pub fn parse_datetime_at(
+    text: &str,
+    picture: Option<&str>,
+    now: f64,
+) -> Result<Option<f64>, FormatError> {
+    match picture {
+        None => datetime_parse::parse_iso(text).map(Some),
+        Some(p) => datetime_parse::parse_with_picture(text, p, now),
+    }
 }

@@ -70,7 +70,7 @@ pub(crate) fn call<'a>(
         }
         _ => {
             let Some(s) = text(&a) else { return Ok(None) };
-            let ms = format::parse_datetime(s, text(&b2)).map_err(from_format)?;
+            let ms = format::parse_datetime_at(s, text(&b2), now).map_err(from_format)?;
             Ok(ms.map(Val::Num))
         }
     }
