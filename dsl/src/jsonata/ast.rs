@@ -71,6 +71,10 @@ pub(crate) enum BinOp {
     Or,
     In,
     Range,
+    /// `?:`: the left side when it is truthy, else the right.
+    Default,
+    /// `??`: the left side when it is defined, else the right.
+    Coalesce,
 }
 
 impl BinOp {
@@ -92,6 +96,8 @@ impl BinOp {
             "or" => BinOp::Or,
             "in" => BinOp::In,
             ".." => BinOp::Range,
+            "?:" => BinOp::Default,
+            "??" => BinOp::Coalesce,
             _ => return None,
         })
     }
@@ -114,6 +120,8 @@ impl BinOp {
             BinOp::Or => "or",
             BinOp::In => "in",
             BinOp::Range => "..",
+            BinOp::Default => "?:",
+            BinOp::Coalesce => "??",
         }
     }
 }

@@ -132,6 +132,8 @@ impl Lexer {
             ('<', Some('=')) => Some("<="),
             ('*', Some('*')) => Some("**"),
             ('~', Some('>')) => Some("~>"),
+            ('?', Some(':')) => Some("?:"),
+            ('?', Some('?')) => Some("??"),
             _ => None,
         };
         if let Some(op) = double {

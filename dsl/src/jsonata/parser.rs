@@ -105,7 +105,7 @@ fn lbp(tok: &Tok) -> u32 {
             "{" => 70,
             "*" | "/" | "%" => 60,
             "+" | "-" | "&" => 50,
-            "=" | "<" | ">" | "!=" | "<=" | ">=" | "~>" | "in" | "^" => 40,
+            "=" | "<" | ">" | "!=" | "<=" | ">=" | "~>" | "in" | "^" | "?:" | "??" => 40,
             "and" => 30,
             "or" => 25,
             "?" => 20,
@@ -394,6 +394,13 @@ impl Parser {
                     e.token = Some(op.to_string());
                     return Err(e);
                 }
+                let d = [left.depth, rhs.depth];
+                Syn::with(S::Binary(op, Box::new(left), Box::new(rhs)), pos, &d)
+            }
+            // `a ?: b` (a if it is truthy) and `a ?? b` (a if it exists):
+            // like the condition's `else`, the right side takes the rest.
+            "?:" | "??" => {
+                let rhs = self.expression(0)?;
                 let d = [left.depth, rhs.depth];
                 Syn::with(S::Binary(op, Box::new(left), Box::new(rhs)), pos, &d)
             }

@@ -356,7 +356,11 @@ pub(crate) fn validate<'a>(
     };
     let mut out = Vec::with_capacity(sig.params().len().max(args.len()));
     let mut args = args.into_iter();
+    // `index` counts the arguments taken (jsonata-js's argIndex, which an
+    // optional parameter that matched nothing still advances); `at` is where
+    // this parameter's matched letters start.
     let mut index = 0;
+    let mut at = 0;
     for (p, &count) in sig.params().iter().zip(counts.iter()).take(MAX_PARAMS) {
         if count == 0 {
             if p.context {
@@ -376,7 +380,8 @@ pub(crate) fn validate<'a>(
             }
             continue;
         }
-        let run = &letters[index..index + count];
+        let run = &letters[at..at + count];
+        at += count;
         for &letter in run {
             let arg = args.next().flatten();
             index += 1;

@@ -49,6 +49,20 @@ impl<'a> Ev<'a, '_, '_> {
                     truthy(&l).map_err(at)? || truthy(&self.eval(rhs, input, env)?).map_err(at)?;
                 return Ok(Some(Val::Bool(r)));
             }
+            BinOp::Default => {
+                return if truthy(&l).map_err(at)? {
+                    Ok(l)
+                } else {
+                    self.eval(rhs, input, env)
+                };
+            }
+            BinOp::Coalesce => {
+                return if l.is_some() {
+                    Ok(l)
+                } else {
+                    self.eval(rhs, input, env)
+                };
+            }
             _ => {}
         }
         let r = self.eval(rhs, input, env)?;
@@ -75,7 +89,7 @@ impl<'a> Ev<'a, '_, '_> {
             }
             BinOp::Range => range(&l, &r),
             BinOp::In => Ok(Some(Val::Bool(includes(&l, &r)))),
-            BinOp::And | BinOp::Or => Ok(None),
+            BinOp::And | BinOp::Or | BinOp::Default | BinOp::Coalesce => Ok(None),
         };
         result.map_err(at)
     }

@@ -221,16 +221,19 @@ pub(crate) fn call<'a>(
         return Ok(None);
     };
     match b {
-        Builtin::Contains => Ok(Some(Val::Bool(match &pattern {
-            Some(Val::Str(p)) => s.contains(&**p),
-            Some(m) => Matches {
-                matcher: m,
-                text: &s,
-            }
-            .first(ev, env)?
-            .is_some(),
-            None => false,
-        }))),
+        Builtin::Contains => Ok(match &pattern {
+            Some(Val::Str(p)) => Some(Val::Bool(s.contains(&**p))),
+            Some(m) => Some(Val::Bool(
+                Matches {
+                    matcher: m,
+                    text: &s,
+                }
+                .first(ev, env)?
+                .is_some(),
+            )),
+            // An undefined pattern gives undefined, as in jsonata-js.
+            None => None,
+        }),
         Builtin::Match => {
             let limit = limit_of(&third, "D3040", "Third", "match")?;
             let Some(m) = &pattern else { return Ok(None) };
