@@ -352,7 +352,13 @@ fn run_local(args: RunArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Outcome::Failed(e) => {
-            println!("{}", json!({"error": e.error, "cause": e.cause}));
+            // A Fail state without Error/Cause has neither (null, as AWS
+            // leaves them out), not an empty name.
+            let absent_if_empty = |s: String| (!s.is_empty()).then_some(s);
+            println!(
+                "{}",
+                json!({"error": absent_if_empty(e.error), "cause": absent_if_empty(e.cause)})
+            );
             Ok(ExitCode::from(1))
         }
     }

@@ -273,3 +273,26 @@ fn help_explains_every_command() {
         assert!(run_help.contains(flag), "{flag} missing from help");
     }
 }
+
+#[test]
+fn a_fail_state_without_error_or_cause_prints_neither() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fail.asl.json");
+    let def = json!({"StartAt": "Stop", "States": {
+        "Stop": {"Type": "Fail"},
+    }});
+    std::fs::write(&file, def.to_string()).unwrap();
+    let out = sluice(&["workflow", "run", "--local", &file.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(stdout_json(&out), json!({"error": null, "cause": null}));
+
+    let def = json!({"StartAt": "Stop", "States": {
+        "Stop": {"Type": "Fail", "Error": "Refused"},
+    }});
+    std::fs::write(&file, def.to_string()).unwrap();
+    let out = sluice(&["workflow", "run", "--local", &file.display().to_string()]);
+    assert_eq!(
+        stdout_json(&out),
+        json!({"error": "Refused", "cause": null})
+    );
+}

@@ -1,7 +1,9 @@
 //! A Distributed Map of N inline items through `sluice serve`: each item is
 //! a child execution (a Pass state that reshapes it). Prints the time from
 //! the start to the parent's end, the children found recorded, and the
-//! server's peak resident memory, for both durability modes.
+//! server's peak resident memory, for both durability modes; and, as the
+//! baseline in the same run, the same Map with `"Mode": "INLINE"` (the
+//! items as iterations of the one execution).
 
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
@@ -10,11 +12,16 @@ use std::time::{Duration, Instant};
 
 use crate::server::{agent, Server};
 
-fn definition(concurrency: u64) -> Value {
+fn definition(concurrency: u64, mode: &str) -> Value {
+    let config = if mode == "DISTRIBUTED" {
+        json!({"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"})
+    } else {
+        json!({"Mode": "INLINE"})
+    };
     json!({"StartAt": "Fan", "States": {"Fan": {
         "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": concurrency, "End": true,
         "ItemSelector": {"n.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"},
-        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "ItemProcessor": {"ProcessorConfig": config,
             "StartAt": "Work", "States": {"Work": {"Type": "Pass", "Parameters": {"double.$": "States.MathAdd($.n, $.n)"}, "End": true}}}
     }}})
 }
@@ -38,40 +45,57 @@ fn count(server: &Server) -> Result<usize> {
     }
 }
 
+/// Start workflow `name` on `items` and wait for it: the time taken and the
+/// number of results in its output.
+fn map_once(server: &Server, name: &str, items: usize) -> Result<(Duration, usize)> {
+    let input: Vec<u64> = (0..items as u64).collect();
+    let started = Instant::now();
+    let body = json!({"input": {"items": input}});
+    let text = agent()
+        .post(format!(
+            "{}/api/v1/workflows/{name}/executions?wait=300",
+            server.base
+        ))
+        .header("content-type", "application/json")
+        .send(body.to_string())?
+        .body_mut()
+        .read_to_string()?;
+    let took = started.elapsed();
+    let e: Value = serde_json::from_str(&text)?;
+    if e["status"] != "SUCCEEDED" {
+        bail!("the map of {name} did not succeed: {text}");
+    }
+    Ok((took, e["output"].as_array().map_or(0, Vec::len)))
+}
+
 pub fn run(sluice: &Path, items: usize, concurrency: u64) -> Result<()> {
     println!("distributed map: {items} inline items, MaxConcurrency {concurrency}");
     for durability in ["process", "power"] {
         let dir = tempfile::tempdir()?;
         let server = Server::start(sluice, dir.path(), durability)?;
-        server.put("/api/v1/workflows/fan", &definition(concurrency))?;
-        let input: Vec<u64> = (0..items as u64).collect();
-        let started = Instant::now();
-        let body = json!({"input": {"items": input}});
-        let text = agent()
-            .post(format!(
-                "{}/api/v1/workflows/fan/executions?wait=300",
-                server.base
-            ))
-            .header("content-type", "application/json")
-            .send(body.to_string())?
-            .body_mut()
-            .read_to_string()?;
-        let e: Value = serde_json::from_str(&text)?;
-        let took = started.elapsed();
-        if e["status"] != "SUCCEEDED" {
-            bail!("the map did not succeed: {text}");
-        }
-        let out = e["output"].as_array().map_or(0, Vec::len);
+        // The baseline first, on the same server: the items as iterations.
+        server.put(
+            "/api/v1/workflows/inline",
+            &definition(concurrency, "INLINE"),
+        )?;
+        let (inline, inline_out) = map_once(&server, "inline", items)?;
+        server.put(
+            "/api/v1/workflows/fan",
+            &definition(concurrency, "DISTRIBUTED"),
+        )?;
+        let (took, out) = map_once(&server, "fan", items)?;
         let peak = server.peak_rss_mib()?;
         // The children are listed under the workflow, beside the parent.
         let recorded = count(&server)?.saturating_sub(1);
         println!(
-            "  --durability {durability}: {:.2} s to SUCCEEDED ({:.0} children/s), {out} results, {recorded} child executions recorded, peak RSS {peak:.0} MiB",
+            "  --durability {durability}: {:.2} s to SUCCEEDED ({:.0} children/s), {out} results, {recorded} child executions recorded, peak RSS {peak:.0} MiB; inline Map baseline {:.2} s ({inline_out} results): {:.1}x the inline time",
             took.as_secs_f64(),
-            items as f64 / took.as_secs_f64().max(1e-9)
+            items as f64 / took.as_secs_f64().max(1e-9),
+            inline.as_secs_f64(),
+            took.as_secs_f64() / inline.as_secs_f64().max(1e-9)
         );
-        if recorded != items || out != items {
-            bail!("expected {items} children and results, found {recorded} and {out}");
+        if recorded != items || out != items || inline_out != items {
+            bail!("expected {items} children and results, found {recorded} and {out} ({inline_out} inline)");
         }
         drop(server);
         std::thread::sleep(Duration::from_millis(200));

