@@ -188,25 +188,10 @@ async fn state_beyond_a_page_is_compared_page_by_page_and_lost_checkpoints_re_em
     assert_eq!(kept_ids, 822, "every untouched object has its old id");
 }
 
-fn s3_endpoint() -> String {
-    std::env::var("SLUICE_TEST_S3").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
-}
-
-/// Creates a bucket on moto (which does not check signatures) and returns
-/// a client for it.
+/// Creates a bucket on moto and returns a client for it.
 fn s3_bucket(bucket: &str) -> Arc<dyn ObjectStore> {
-    let endpoint = s3_endpoint();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let res = agent
-        .put(&format!("{endpoint}/{bucket}"))
-        .send_empty()
-        .unwrap_or_else(|e| {
-            panic!("moto_server answers at {endpoint} (scripts/test.sh starts it): {e}")
-        });
-    assert_eq!(res.status(), 200, "bucket {bucket} created");
+    common::s3::create_bucket(bucket);
+    let endpoint = common::s3::endpoint();
     Arc::new(
         AmazonS3Builder::new()
             .with_bucket_name(bucket)
@@ -244,7 +229,11 @@ async fn an_s3_prefix_is_scanned_across_listing_pages() {
         .await
         .unwrap();
 
-    let def = binding("bucket", &format!("s3://{bucket}/in"), Some(&s3_endpoint()));
+    let def = binding(
+        "bucket",
+        &format!("s3://{bucket}/in"),
+        Some(&common::s3::endpoint()),
+    );
     let probe = Bucket::open(spec(&def)).unwrap().probe().await.unwrap();
     assert!(probe.contains(&bucket), "{probe}");
     let sink = RecordingSink::new();

@@ -33,25 +33,10 @@ struct Tansu {
     child: Child,
 }
 
-fn s3_endpoint() -> String {
-    std::env::var("SLUICE_TEST_S3").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
-}
-
-/// A new bucket on moto (which does not check signatures) for tansu's data.
+/// A new bucket on moto for tansu's data.
 fn bucket() -> String {
     let name = unique("tansu");
-    let endpoint = s3_endpoint();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let res = agent
-        .put(&format!("{endpoint}/{name}"))
-        .send_empty()
-        .unwrap_or_else(|e| {
-            panic!("moto_server answers at {endpoint} (scripts/test.sh starts it): {e}")
-        });
-    assert_eq!(res.status(), 200, "bucket {name} created");
+    common::s3::create_bucket(&name);
     name
 }
 
@@ -62,7 +47,7 @@ impl Tansu {
         let child = Command::new("tansu")
             .args(["broker", "--storage-engine", &format!("s3://{bucket}/")])
             .args(["--listener-url", &url, "--advertised-listener-url", &url])
-            .env("AWS_ENDPOINT", s3_endpoint())
+            .env("AWS_ENDPOINT", common::s3::endpoint())
             .env("AWS_ALLOW_HTTP", "true")
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
