@@ -291,7 +291,7 @@ impl Machine<'_> {
                 self.tx.remove(keys::frame(execution, frame.id));
                 self.drop_scope(execution, frame.id);
                 self.execution(execution)?.frames -= 1;
-                self.child_finished(execution, parent, slot, result)
+                self.child_finished(execution, None, parent, slot, result)
             }
             None => match result {
                 Ok(output) => {

@@ -181,9 +181,14 @@ impl Machine<'_> {
     }
 
     /// A branch or iteration ended; update its Parallel/Map frame.
+    /// `definition` is the execution's workflow and version when the caller
+    /// has it: a Distributed Map child runs its parent's, and reading the
+    /// parent's record for it would cost a copy of the parent's input per
+    /// child.
     pub(super) fn child_finished(
         &mut self,
         execution: &str,
+        definition: Option<(String, u64)>,
         parent: u64,
         slot: usize,
         result: Result<Value, StatesError>,
@@ -191,9 +196,12 @@ impl Machine<'_> {
         let Some(mut frame) = self.load_frame(execution, parent)? else {
             return Ok(());
         };
-        let (workflow, version) = {
-            let e = &self.execution(execution)?.execution;
-            (e.workflow.clone(), e.version)
+        let (workflow, version) = match definition {
+            Some(d) => d,
+            None => {
+                let e = &self.execution(execution)?.execution;
+                (e.workflow.clone(), e.version)
+            }
         };
         let machine = self.definition(&workflow, version)?;
         let state = resolve(&machine, &frame.scope)

@@ -286,18 +286,19 @@ impl Machine<'_> {
         if self.aborting.contains(execution) {
             return Ok(());
         }
-        let Some(link) = self.execution(execution)?.child_of.clone() else {
+        let rec = self.execution(execution)?;
+        let Some(link) = rec.child_of.clone() else {
             return Ok(());
         };
-        let parent_running = matches!(
-            self.execution(&link.execution).map(|r| r.status()),
-            Ok(Status::Running)
-        );
-        if !parent_running {
+        // A Map child runs its parent's workflow version.
+        let definition = (rec.execution.workflow.clone(), rec.execution.version);
+        if !self.is_running(&link.execution)? {
             return Ok(());
         }
         match link.slot {
-            Some(slot) => self.child_finished(&link.execution, link.frame, slot, result),
+            Some(slot) => {
+                self.child_finished(&link.execution, Some(definition), link.frame, slot, result)
+            }
             None => self.report_task_parent(execution, &link),
         }
     }

@@ -269,6 +269,15 @@ impl<'a> Machine<'a> {
         Ok((self.tx, self.actions))
     }
 
+    /// Whether execution `id` is RUNNING, without loading its record when
+    /// this batch has not: the `r/` key is kept while it runs.
+    fn is_running(&mut self, id: &str) -> Result<bool, EngineError> {
+        if let Some(rec) = self.executions.get(id) {
+            return Ok(rec.execution.status == crate::api::Status::Running);
+        }
+        Ok(self.tx.get::<bool>(&keys::running(id))?.unwrap_or(false))
+    }
+
     fn execution(&mut self, id: &str) -> Result<&mut ExecutionRecord, EngineError> {
         if !self.saved.contains_key(id) {
             self.saved
