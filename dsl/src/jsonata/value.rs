@@ -487,9 +487,10 @@ pub(crate) fn format_number(n: f64) -> String {
 }
 
 /// `Number(n.toPrecision(15))`, which jsonata-js applies before printing
-/// numbers in `$string` so that `0.1 + 0.2` prints as `0.3`.
+/// numbers in `$string` so that `0.1 + 0.2` prints as `0.3`; integers are
+/// printed whole (`5890840712243076` stays as it is).
 pub(crate) fn round15(n: f64) -> f64 {
-    if !n.is_finite() || n == 0.0 {
+    if !n.is_finite() || n == 0.0 || n.fract() == 0.0 {
         return n;
     }
     format!("{n:.14e}").parse().unwrap_or(n)
@@ -519,6 +520,7 @@ mod tests {
             assert_eq!(format_number(n), s, "{n}");
         }
         assert_eq!(round15(0.1 + 0.2), 0.3);
+        assert_eq!(round15(5890840712243076.0), 5890840712243076.0);
     }
 
     #[test]
