@@ -8,6 +8,7 @@
 
 pub mod child;
 pub mod choice;
+pub mod depth;
 pub mod error;
 pub mod function;
 pub mod interp;

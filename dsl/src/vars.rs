@@ -116,6 +116,11 @@ pub fn check_name(name: &str) -> Result<(), String> {
 pub fn check_sizes(state: &str, assigned: &Assigned) -> Result<(), StatesError> {
     let mut total = 0;
     for (name, value) in assigned {
+        crate::depth::check(
+            value,
+            &format!("The variable '{name}' assigned in state '{state}'"),
+        )
+        .map_err(StatesError::runtime)?;
         let size = crate::interp::pipeline::json_size(value, MAX_ASSIGN_BYTES);
         if size > MAX_VALUE_BYTES {
             return Err(StatesError::new(

@@ -356,3 +356,38 @@ async fn after_the_window_a_redelivery_finds_the_same_execution() {
     assert!(matches!(out[0], EventOutcome::Accepted { .. }));
     assert_eq!(ids(&out[0]), first);
 }
+
+#[tokio::test]
+async fn an_event_nested_too_deep_to_store_is_dead_lettered_with_the_reason_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    setup(&engine).await;
+    let mut deep = json!(1);
+    for _ in 0..120 {
+        deep = json!([deep]);
+    }
+    let out = engine
+        .submit(vec![
+            event("deep", "order.created", deep),
+            event("fine", "order.created", json!({"order": "B1", "total": 3})),
+        ])
+        .await
+        .unwrap();
+    match &out[0] {
+        EventOutcome::DeadLettered { reason } => {
+            assert!(
+                reason.contains("the event is nested more than 100 levels"),
+                "{reason}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(ids(&out[1]).len(), 2, "the next event is not held up");
+    let letters = engine.dead_letters(10, None).unwrap();
+    assert_eq!(letters.dead_letters.len(), 1);
+    let id = letters.dead_letters[0].id.clone();
+    assert!(
+        engine.dead_letter_record(&id).unwrap().is_some(),
+        "readable back"
+    );
+}

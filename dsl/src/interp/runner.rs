@@ -49,12 +49,16 @@ impl<'a> Runner<'a> {
         if self.machine.uses_context {
             self.ctx = context::new(self.options, &input);
         }
-        let result = super::pipeline::check_size(
-            &input,
-            self.options.payload_limit,
-            "input to the execution",
-        )
-        .and_then(|()| self.run_scope(&self.machine.scope, input, true));
+        let result = crate::depth::check(&input, "The input to the execution")
+            .map_err(StatesError::runtime)
+            .and_then(|()| {
+                super::pipeline::check_size(
+                    &input,
+                    self.options.payload_limit,
+                    "input to the execution",
+                )
+            })
+            .and_then(|()| self.run_scope(&self.machine.scope, input, true));
         match result {
             Ok(v) => Outcome::Succeeded(v),
             Err(e) => Outcome::Failed(e),

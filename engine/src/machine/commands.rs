@@ -197,6 +197,7 @@ impl Machine<'_> {
                 )));
             }
         }
+        sluice_dsl::depth::check(&input, "the input").map_err(EngineError::BadRequest)?;
         if json_size(&input, self.limits.payload_bytes) > self.limits.payload_bytes {
             return Err(EngineError::TooLarge(format!(
                 "the input is larger than the payload limit of {} bytes",
@@ -307,6 +308,13 @@ impl Machine<'_> {
         from_callback: bool,
     ) -> Result<(), EngineError> {
         let TaskOutcome { result, meter } = outcome;
+        // A result too deep to be read back from the history is refused
+        // before it is recorded.
+        let result = result.and_then(|output| {
+            sluice_dsl::depth::check(&output, "The result of the task")
+                .map(|()| output)
+                .map_err(|cause| TaskError::new(names::RUNTIME, cause))
+        });
         let Some((mut frame, machine)) = self.running_frame(execution, frame_id)? else {
             return Ok(());
         };

@@ -135,6 +135,18 @@ impl Machine<'_> {
         ev: InboundEvent,
         window_ms: i64,
     ) -> Result<EventOutcome, EngineError> {
+        // Too deep to be stored and read back: dead-lettered with the reason,
+        // without the event itself.
+        if let Err(reason) = sluice_dsl::depth::check(&ev.event, "the event") {
+            let letter = DeadLetter {
+                source: ev.source.clone(),
+                reason: reason.clone(),
+                body: String::new(),
+                metadata: Value::Null,
+            };
+            self.store_dead_letter(letter, None)?;
+            return Ok(EventOutcome::DeadLettered { reason });
+        }
         let (source, id) = match identity(&ev.event) {
             Ok((s, i)) => (s.to_string(), i.to_string()),
             Err(reason) => return self.dead_lettered(&ev, reason),

@@ -156,6 +156,14 @@ pub(super) fn size_ok(
     state: &State,
     what: &str,
 ) -> Result<(), StatesError> {
+    // A document too deep to store back is refused like an oversized one,
+    // but with States.Runtime (it is not a size).
+    if crate::depth::depth_within(v, crate::depth::MAX_DEPTH).is_none() {
+        return Err(StatesError::runtime(crate::depth::too_deep(&format!(
+            "The {what} of state '{}'",
+            state.name
+        ))));
+    }
     // The message is only built when the check fails.
     check_size(v, limit, "").map_err(|mut e| {
         e.cause = format!(
