@@ -168,6 +168,24 @@ pub(crate) struct Fork {
     pub run: Option<MapRun>,
 }
 
+impl Fork {
+    /// A Map's fork before any iteration started: `pending` items, no
+    /// results yet (the caller sizes `results` or sets `run`).
+    pub fn map(pending: Vec<Value>, max_concurrency: u64, tolerance: Tolerance) -> Fork {
+        Fork {
+            map: true,
+            results: Vec::new(),
+            pending,
+            next_item: 0,
+            running: 0,
+            max_concurrency,
+            tolerance,
+            failures: 0,
+            run: None,
+        }
+    }
+}
+
 /// The counters of a Distributed Map's run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub(crate) struct MapRun {

@@ -108,9 +108,25 @@ pub fn check_size(value: &Value, limit: usize, what: &str) -> Result<(), StatesE
 /// Length of the compact JSON text of `value`, stopping early once past
 /// `limit` (the exact figure no longer matters then).
 pub fn json_size(value: &Value, limit: usize) -> usize {
-    fn go(v: &Value, acc: &mut usize, limit: usize) {
+    measure(value, limit).size
+}
+
+/// What one walk over a document tells: its size (as [`json_size`]) and
+/// whether it is nested deeper than [`crate::depth::MAX_DEPTH`] (the walk
+/// does not descend further, so the size then counts only what it saw).
+pub struct Measure {
+    pub size: usize,
+    pub too_deep: bool,
+}
+
+/// Size and depth of `value` in one walk, for the check on every output.
+pub fn measure(value: &Value, limit: usize) -> Measure {
+    fn go(v: &Value, acc: &mut usize, limit: usize, level: usize) -> bool {
         if *acc > limit {
-            return;
+            return true;
+        }
+        if matches!(v, Value::Array(_) | Value::Object(_)) && level >= crate::depth::MAX_DEPTH {
+            return false;
         }
         match v {
             Value::Null => *acc += 4,
@@ -119,20 +135,26 @@ pub fn json_size(value: &Value, limit: usize) -> usize {
             Value::String(s) => *acc += string_len(s),
             Value::Array(items) => {
                 *acc += 2 + items.len().saturating_sub(1);
-                items.iter().for_each(|i| go(i, acc, limit));
+                return items.iter().all(|i| go(i, acc, limit, level + 1));
             }
             Value::Object(map) => {
                 *acc += 2 + map.len().saturating_sub(1);
                 for (k, v) in map {
                     *acc += string_len(k) + 1;
-                    go(v, acc, limit);
+                    if !go(v, acc, limit, level + 1) {
+                        return false;
+                    }
                 }
             }
         }
+        true
     }
-    let mut acc = 0;
-    go(value, &mut acc, limit);
-    acc
+    let mut size = 0;
+    let within = go(value, &mut size, limit, 0);
+    Measure {
+        size,
+        too_deep: !within,
+    }
 }
 
 /// Length of a number's JSON text, without allocating it.

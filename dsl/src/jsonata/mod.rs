@@ -24,6 +24,7 @@ mod parser;
 mod process;
 mod regex;
 mod signature;
+mod tree;
 mod value;
 
 pub use functions::Builtin;
@@ -215,7 +216,7 @@ impl Expression {
     pub fn free_variables(&self) -> Vec<String> {
         let mut read = BTreeSet::new();
         let mut bound = BTreeSet::new();
-        process::walk(&self.root, &mut |n| {
+        tree::walk(&self.root, &mut |n| {
             match &n.kind {
                 ast::Kind::Var(name, builtin)
                     if builtin.is_none() && !name.is_empty() && name != "$" =>

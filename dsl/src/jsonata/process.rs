@@ -13,6 +13,7 @@ use super::ast::{BinOp, Group, Kind, LambdaDef, Node, SortTerm, Stage, Transform
 use super::functions::Builtin;
 use super::parser::{Syn, S};
 use super::regex::Regex;
+use super::tree::{for_each_child, walk};
 use super::Error;
 
 struct Slot {
@@ -637,50 +638,6 @@ impl Processor {
     }
 }
 
-/// Apply `f` to each direct child expression (not the annotations).
-pub(crate) fn for_each_child(node: &mut Node, f: &mut dyn FnMut(&mut Node)) {
-    match &mut node.kind {
-        Kind::Path { steps, .. } => steps.iter_mut().for_each(f),
-        Kind::Binary(_, l, r) | Kind::Apply(l, r) => {
-            f(l);
-            f(r);
-        }
-        Kind::Neg(e) | Kind::Bind(_, e) | Kind::TailCall(e) => f(e),
-        Kind::Array(items) | Kind::Block { exprs: items, .. } => items.iter_mut().for_each(f),
-        Kind::Object(pairs) => {
-            for (k, v) in pairs {
-                f(k);
-                f(v);
-            }
-        }
-        Kind::Sort(terms) => terms.iter_mut().for_each(|t| f(&mut t.expr)),
-        Kind::Cond(c, t, e) => {
-            f(c);
-            f(t);
-            if let Some(e) = e {
-                f(e);
-            }
-        }
-        Kind::Call { proc, args } => {
-            f(proc);
-            args.iter_mut().for_each(f);
-        }
-        Kind::Partial { proc, args } => {
-            f(proc);
-            args.iter_mut().flatten().for_each(f);
-        }
-        Kind::Lambda(def) => f(&mut def.body),
-        Kind::Transform(def) => {
-            f(&mut def.pattern);
-            f(&mut def.update);
-            if let Some(d) = &mut def.delete {
-                f(d);
-            }
-        }
-        _ => {}
-    }
-}
-
 fn literal_text(kind: &Kind) -> String {
     match kind {
         Kind::Num(n) => super::value::format_number(*n),
@@ -752,7 +709,7 @@ fn tail_call_optimize(mut expr: Node) -> Node {
 /// caller's frame). Blocks that cannot are evaluated without a new frame.
 fn binds_variables(node: &Node) -> bool {
     let mut found = false;
-    visit(node, &mut |n| match &n.kind {
+    walk(node, &mut |n| match &n.kind {
         Kind::Bind(..) => {
             found = true;
             false
@@ -766,74 +723,4 @@ fn binds_variables(node: &Node) -> bool {
         _ => true,
     });
     found
-}
-
-/// Depth-first walk over children and annotations; `f` returns whether to
-/// descend into the node.
-fn visit(node: &Node, f: &mut dyn FnMut(&Node) -> bool) {
-    if !f(node) {
-        return;
-    }
-    if let Some(ann) = node.ann() {
-        for p in &ann.predicate {
-            visit(p, f);
-        }
-        for s in &ann.stages {
-            if let Stage::Filter(n) = s {
-                visit(n, f);
-            }
-        }
-        if let Some(g) = &ann.group {
-            for (k, v) in &g.pairs {
-                visit(k, f);
-                visit(v, f);
-            }
-        }
-    }
-    // `for_each_child` needs `&mut`; walking by shared reference here.
-    match &node.kind {
-        Kind::Path { steps, .. } => steps.iter().for_each(|s| visit(s, f)),
-        Kind::Binary(_, l, r) | Kind::Apply(l, r) => {
-            visit(l, f);
-            visit(r, f);
-        }
-        Kind::Neg(e) | Kind::Bind(_, e) | Kind::TailCall(e) => visit(e, f),
-        Kind::Array(items) | Kind::Block { exprs: items, .. } => {
-            items.iter().for_each(|i| visit(i, f))
-        }
-        Kind::Object(pairs) => pairs.iter().for_each(|(k, v)| {
-            visit(k, f);
-            visit(v, f);
-        }),
-        Kind::Sort(terms) => terms.iter().for_each(|t| visit(&t.expr, f)),
-        Kind::Cond(c, t, e) => {
-            visit(c, f);
-            visit(t, f);
-            if let Some(e) = e {
-                visit(e, f);
-            }
-        }
-        Kind::Call { proc, args } => {
-            visit(proc, f);
-            args.iter().for_each(|a| visit(a, f));
-        }
-        Kind::Partial { proc, args } => {
-            visit(proc, f);
-            args.iter().flatten().for_each(|a| visit(a, f));
-        }
-        Kind::Lambda(def) => visit(&def.body, f),
-        Kind::Transform(def) => {
-            visit(&def.pattern, f);
-            visit(&def.update, f);
-            if let Some(d) = &def.delete {
-                visit(d, f);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Every `$name` read and every name bound, for `free_variables`.
-pub(crate) fn walk(node: &Node, f: &mut dyn FnMut(&Node) -> bool) {
-    visit(node, f)
 }

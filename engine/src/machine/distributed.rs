@@ -35,24 +35,17 @@ impl Machine<'_> {
             self.tx
                 .put(keys::map_item(execution, frame.id, index), &item)?;
         }
-        frame.phase = Phase::Fork(Fork {
-            map: true,
-            results: Vec::new(),
-            pending: Vec::new(),
-            next_item: 0,
-            running: 0,
-            max_concurrency: match req.max_concurrency {
-                0 => super::map_run::DEFAULT_CONCURRENCY,
-                m => m,
-            },
-            tolerance: req.tolerance,
-            failures: 0,
-            run: Some(MapRun {
-                id: run,
-                total: n,
-                succeeded: 0,
-            }),
+        let concurrency = match req.max_concurrency {
+            0 => super::map_run::DEFAULT_CONCURRENCY,
+            m => m,
+        };
+        let mut fork = Fork::map(Vec::new(), concurrency, req.tolerance);
+        fork.run = Some(MapRun {
+            id: run,
+            total: n,
+            succeeded: 0,
         });
+        frame.phase = Phase::Fork(fork);
         self.start_distributed(execution, machine, &mut frame)?;
         self.save_frame(execution, &frame)
     }
@@ -222,13 +215,7 @@ impl Machine<'_> {
         frame: u64,
     ) -> Result<Vec<ChildOutcome>, EngineError> {
         let mut out = Vec::new();
-        for key in self
-            .tx
-            .keys_with_prefix(&keys::map_slots_prefix(execution, frame))?
-        {
-            let Some(child) = self.tx.get::<String>(&key)? else {
-                continue;
-            };
+        for child in self.slot_children(execution, frame)? {
             let e = self.execution(&child)?.execution.clone();
             let outcome = match e.status {
                 Status::Succeeded => Ok(e.output.unwrap_or(Value::Null)),
@@ -263,17 +250,26 @@ impl Machine<'_> {
         frame: u64,
     ) -> Result<Vec<String>, EngineError> {
         let mut out = Vec::new();
+        for child in self.slot_children(execution, frame)? {
+            if matches!(
+                self.execution(&child).map(|r| r.status()),
+                Ok(Status::Running)
+            ) {
+                out.push(child);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The child execution of each slot that has one, in item order.
+    fn slot_children(&mut self, execution: &str, frame: u64) -> Result<Vec<String>, EngineError> {
+        let mut out = Vec::new();
         for key in self
             .tx
             .keys_with_prefix(&keys::map_slots_prefix(execution, frame))?
         {
             if let Some(child) = self.tx.get::<String>(&key)? {
-                if matches!(
-                    self.execution(&child).map(|r| r.status()),
-                    Ok(Status::Running)
-                ) {
-                    out.push(child);
-                }
+                out.push(child);
             }
         }
         Ok(out)

@@ -129,17 +129,9 @@ impl Machine<'_> {
         if req.distributed {
             return self.fork_distributed(execution, machine, frame, state, req);
         }
-        frame.phase = Phase::Fork(Fork {
-            map: true,
-            results: vec![None; n],
-            pending: req.items,
-            next_item: 0,
-            running: 0,
-            max_concurrency: req.max_concurrency,
-            tolerance: req.tolerance,
-            failures: 0,
-            run: None,
-        });
+        let mut fork = Fork::map(req.items, req.max_concurrency, req.tolerance);
+        fork.results = vec![None; n];
+        frame.phase = Phase::Fork(fork);
         self.start_iterations(execution, machine, &mut frame)?;
         self.save_frame(execution, &frame)
     }

@@ -1,5 +1,9 @@
 //! Linux isolation of `process` functions (the engine runs as root).
 //!
+//! Over 800 lines on purpose for now: issue 16 (item 7) splits it into a
+//! `sandbox/` module (probe, cgroups, plan, pre-exec child code, fd
+//! passing), alongside issue 17's isolation-by-default work on the same code.
+//!
 //! Each process starts in new mount, PID, IPC, UTS and (unless the
 //! function has `"network": true`) network namespaces, sees only a
 //! read-only view of the system directories, its code folder and its

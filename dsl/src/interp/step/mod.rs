@@ -23,8 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::borrow::Cow;
 
-use super::pipeline::check_size;
-use crate::error::StatesError;
+use crate::error::{names, StatesError};
 use crate::model::*;
 use crate::retry::error_matches;
 use crate::vars::{Assigned, Variables};
@@ -156,22 +155,26 @@ pub(super) fn size_ok(
     state: &State,
     what: &str,
 ) -> Result<(), StatesError> {
-    // A document too deep to store back is refused like an oversized one,
-    // but with States.Runtime (it is not a size).
-    if crate::depth::depth_within(v, crate::depth::MAX_DEPTH).is_none() {
+    // One walk for both limits; the messages are only built when one fails.
+    let m = super::pipeline::measure(v, limit);
+    if m.too_deep {
+        // Too deep to store back: refused like an oversized document, but
+        // with States.Runtime (it is not a size).
         return Err(StatesError::runtime(crate::depth::too_deep(&format!(
             "The {what} of state '{}'",
             state.name
         ))));
     }
-    // The message is only built when the check fails.
-    check_size(v, limit, "").map_err(|mut e| {
-        e.cause = format!(
-            "The {what} of state '{}' has a size exceeding the maximum number of bytes service limit ({limit} bytes)",
-            state.name
-        );
-        e
-    })
+    if m.size > limit {
+        return Err(StatesError::new(
+            names::DATA_LIMIT_EXCEEDED,
+            format!(
+                "The {what} of state '{}' has a size exceeding the maximum number of bytes service limit ({limit} bytes)",
+                state.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Route a state's final output: check its size, then follow Next/End.
