@@ -54,12 +54,15 @@ pub struct ServeArgs {
     /// memory, less bounds the server's memory.
     #[arg(long, value_name = "MIB", default_value_t = sluice_engine::DEFAULT_CACHE_BYTES / (1024 * 1024))]
     cache_mb: u64,
-    /// Run process functions (stdio and lambda) in the Linux sandbox: their own
-    /// user, PID, mount, IPC, UTS and network namespaces, uid 65534, only
-    /// their code folder and a private /tmp visible, cgroup memory, pids and
-    /// CPU limits. `sluice doctor` shows which layers this machine has.
-    #[arg(long)]
-    isolation: bool,
+    /// How process functions (stdio and lambda) run. `on`: in the Linux
+    /// sandbox (their own user, PID, mount, IPC, UTS and network
+    /// namespaces, uid 65534, only system folders, their code folder and a
+    /// private /tmp visible, cgroup memory, pids and CPU limits); the
+    /// server refuses to start where the machine cannot do that. `off`:
+    /// unisolated, with memory, process and CPU limits only, and functions
+    /// must say `"network": true`. `sluice doctor` shows the layers.
+    #[arg(long, value_enum, default_value_t = IsolationArg::On, num_args = 0..=1, default_missing_value = "on")]
+    isolation: IsolationArg,
     /// Kafka brokers (`host:port,…`) for `sluice:kafka:publish` tasks that
     /// name none.
     #[arg(long, value_name = "HOSTS", env = "SLUICE_KAFKA_BROKERS")]
@@ -108,6 +111,12 @@ impl BucketArgs {
 /// dead letters and checkpoints.
 fn event_sink(engine: &Engine) -> Option<Arc<dyn sluice_engine::EventSink>> {
     Some(Arc::new(engine.clone()))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum IsolationArg {
+    On,
+    Off,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -184,11 +193,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     // Tasks the engine dispatches at once (timers, recovery) wait until the
     // catalog's functions are loaded below.
     let functions = sluice_executors::Functions::new_loading();
-    if args.isolation {
-        functions::report_isolation(&functions.enable_isolation());
-    } else {
-        tracing::warn!("process functions run without a sandbox; pass --isolation to sandbox them");
-    }
+    functions::set_isolation(&functions, args.isolation == IsolationArg::On)?;
     let destinations = args
         .status_events
         .iter()
@@ -272,7 +277,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .with_context(|| format!("cannot open the package folder {}", package_dir.display()))?,
     );
     if let Some(dir) = &args.functions {
-        let n = functions::preload(&engine, &package_store, dir).await?;
+        let n = functions::preload(&engine, &functions, &package_store, dir).await?;
         tracing::info!(functions = n, folder = %dir.display(), "functions deployed from the folder");
     }
     functions::follow(&engine, &functions, &package_store)?;

@@ -1,17 +1,21 @@
 //! Access control, on when `sluice serve --auth FILE` is given: bearer API
 //! tokens with a `read` or `admin` role for the REST API, and the same
-//! tokens traded for an HttpOnly, SameSite=Strict cookie by the console's
-//! login page. Without a valid token an API route answers 401 and a console
-//! page redirects to `/login`; a `read` token may only GET.
+//! tokens traded at the console's login page for a session: a random
+//! session id, HMAC-signed with a key of this process, in an HttpOnly,
+//! SameSite=Strict cookie (never the token itself). Sessions last
+//! [`SESSION_TTL`] and end at logout or restart. Failed logins are rate
+//! limited ([`LOGIN_FAILURES_PER_MINUTE`], then 429). Without a valid token
+//! an API route answers 401 and a console page redirects to `/login`; a
+//! `read` token may only GET.
 //!
 //! The file is JSON:
 //! `{"tokens": [{"name": "ci", "role": "admin", "token": "…at least 16 characters…"}]}`.
-//! Tokens are kept as SHA-256 digests and compared digest to digest, so
-//! the comparison's timing says nothing about a token.
+//! Tokens are kept as SHA-256 digests and compared digest to digest, in
+//! constant time, so the comparison's timing says nothing about a token.
 
 use axum::extract::{Request, State};
 use axum::http::header::{
-    AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE, WWW_AUTHENTICATE,
+    AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE,
 };
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
@@ -20,6 +24,10 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
 
 use crate::error::{codes, ApiError};
 use crate::extract::JsonBody;
@@ -59,10 +67,54 @@ pub struct Principal {
     pub role: Role,
 }
 
-/// The tokens the server accepts.
-#[derive(Debug, Default)]
+/// How long a console session lasts.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+/// Failed logins accepted per minute (per server); more get 429.
+pub const LOGIN_FAILURES_PER_MINUTE: u32 = 10;
+
+/// The tokens the server accepts, and the console's sessions.
 pub struct Auth {
     tokens: Vec<([u8; 32], Principal)>,
+    key: ring::hmac::Key,
+    sessions: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    /// The start of the current minute and the failed logins in it.
+    failures: Mutex<(Instant, u32)>,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        let rng = ring::rand::SystemRandom::new();
+        let key = ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &rng)
+            .expect("the system's random source works");
+        Auth {
+            tokens: Vec::new(),
+            key,
+            sessions: Mutex::new(HashMap::new()),
+            failures: Mutex::new((Instant::now(), 0)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("tokens", &self.tokens.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 fn digest(token: &str) -> [u8; 32] {
@@ -102,18 +154,89 @@ impl Auth {
         Ok(auth)
     }
 
+    /// The principal of an API token (every entry is compared, each in
+    /// constant time).
     pub fn check(&self, token: &str) -> Option<&Principal> {
         let d = digest(token);
-        self.tokens.iter().find(|(t, _)| *t == d).map(|(_, p)| p)
+        let mut found = None;
+        for (t, p) in &self.tokens {
+            if bool::from(t.ct_eq(&d)) {
+                found = Some(p);
+            }
+        }
+        found
+    }
+
+    /// A new session for `p`: the cookie value `ID.SIGNATURE`.
+    fn open_session(&self, p: &Principal) -> String {
+        let mut id = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id)
+            .expect("the system's random source works");
+        let tag = ring::hmac::sign(&self.key, &id);
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        sessions.retain(|_, (_, at)| now.duration_since(*at) < SESSION_TTL);
+        sessions.insert(id, (p.clone(), now));
+        format!("{}.{}", hex(&id), hex(tag.as_ref()))
+    }
+
+    /// The session id of a cookie value whose signature holds.
+    fn session_id(&self, cookie: &str) -> Option<[u8; 32]> {
+        let (id, tag) = cookie.split_once('.')?;
+        let id: [u8; 32] = unhex(id)?.try_into().ok()?;
+        ring::hmac::verify(&self.key, &id, &unhex(tag)?).ok()?;
+        Some(id)
+    }
+
+    /// The principal of a live session.
+    fn session(&self, cookie: &str) -> Option<Principal> {
+        let id = self.session_id(cookie)?;
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let (p, at) = sessions.get(&id)?;
+        (at.elapsed() < SESSION_TTL).then(|| p.clone())
+    }
+
+    fn close_session(&self, cookie: &str) {
+        if let Some(id) = self.session_id(cookie) {
+            self.sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+        }
+    }
+
+    /// Count a failed login; false once the minute's allowance is spent.
+    fn login_allowed(&self) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.0.elapsed() >= Duration::from_secs(60) || failures.1 < LOGIN_FAILURES_PER_MINUTE
+    }
+
+    fn login_failed(&self) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.0.elapsed() >= Duration::from_secs(60) {
+            *failures = (Instant::now(), 0);
+        }
+        failures.1 += 1;
     }
 }
 
-/// The token a request carries: `Authorization: Bearer T`, else the cookie.
-fn presented(req: &Request) -> Option<String> {
+/// What a request carries: `Authorization: Bearer T`, else the session cookie.
+enum Presented {
+    Token(String),
+    Session(String),
+}
+
+fn presented(req: &Request) -> Option<Presented> {
     let headers = req.headers();
     if let Some(v) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        return v.strip_prefix("Bearer ").map(|t| t.trim().to_string());
+        return v
+            .strip_prefix("Bearer ")
+            .map(|t| Presented::Token(t.trim().to_string()));
     }
+    session_cookie(headers).map(Presented::Session)
+}
+
+fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -147,7 +270,7 @@ fn unauthorized(message: &str) -> Response {
 }
 
 /// The middleware: lets a request through only with a token whose role allows it.
-pub async fn require(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn require(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(auth) = state.auth.clone() else {
         return next.run(req).await;
     };
@@ -155,7 +278,11 @@ pub async fn require(State(state): State<AppState>, req: Request, next: Next) ->
     if is_public(&path) {
         return next.run(req).await;
     }
-    let principal = presented(&req).and_then(|t| auth.check(&t).cloned());
+    let principal = match presented(&req) {
+        Some(Presented::Token(t)) => auth.check(&t).cloned(),
+        Some(Presented::Session(s)) => auth.session(&s),
+        None => None,
+    };
     let Some(principal) = principal else {
         if is_page(&req) {
             let next_path = req.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -179,6 +306,8 @@ pub async fn require(State(state): State<AppState>, req: Request, next: Next) ->
         )
         .into_response();
     }
+    // Handlers read it (a read token sees no secrets, see `redact`).
+    req.extensions_mut().insert(principal);
     next.run(req).await
 }
 
@@ -204,11 +333,26 @@ pub async fn login(State(state): State<AppState>, JsonBody(body): JsonBody<Login
     let Some(auth) = state.auth.clone() else {
         return Json(json!({"name": "anonymous", "role": "admin", "auth": false})).into_response();
     };
+    if !auth.login_allowed() {
+        crate::ops::count_refusal("login_rate_limited");
+        let mut res = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            codes::RATE_LIMITED,
+            format!(
+                "more than {LOGIN_FAILURES_PER_MINUTE} failed logins in a minute; wait a minute and sign in again"
+            ),
+        )
+        .into_response();
+        res.headers_mut()
+            .insert(RETRY_AFTER, "60".parse().expect("a valid header"));
+        return res;
+    }
     match auth.check(&body.token) {
         Some(p) => {
             let cookie = format!(
-                "{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Strict",
-                body.token
+                "{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+                auth.open_session(p),
+                SESSION_TTL.as_secs()
             );
             let role = if p.role == Role::Admin {
                 "admin"
@@ -221,12 +365,19 @@ pub async fn login(State(state): State<AppState>, JsonBody(body): JsonBody<Login
             )
                 .into_response()
         }
-        None => unauthorized("that token is not one this server accepts"),
+        None => {
+            auth.login_failed();
+            unauthorized("that token is not one this server accepts")
+        }
     }
 }
 
-/// `POST /logout`: clears the session cookie and goes to the login page.
-pub async fn logout() -> Response {
+/// `POST /logout`: ends the session, clears its cookie and goes to the
+/// login page.
+pub async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let (Some(auth), Some(cookie)) = (&state.auth, session_cookie(&headers)) {
+        auth.close_session(&cookie);
+    }
     (
         StatusCode::SEE_OTHER,
         [

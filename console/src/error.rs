@@ -33,6 +33,8 @@ pub mod codes {
     pub const TOO_LARGE: &str = "too_large";
     pub const INTERNAL: &str = "internal";
     pub const UNAVAILABLE: &str = "unavailable";
+    pub const RATE_LIMITED: &str = "rate_limited";
+    pub const INSUFFICIENT_STORAGE: &str = "insufficient_storage";
 }
 
 impl ApiError {

@@ -18,6 +18,7 @@ use sluice_engine::{Document, EngineError};
 
 use crate::error::{codes, ApiError};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, OptionalJsonBody};
+use crate::redact::Reveal;
 use crate::{blocking, AppState};
 
 /// The catalog kind of function definitions.
@@ -34,6 +35,11 @@ pub trait FunctionHost: Send + Sync + 'static {
     fn logs(&self, name: &str, limit: usize) -> Value;
     /// Per-function counters in the Prometheus text format.
     fn metrics(&self) -> String;
+    /// What `def` asks for that the host cannot enforce, as (JSON
+    /// pointer, message); such a definition is not deployed.
+    fn refusal(&self, _def: &FunctionDef) -> Option<(String, String)> {
+        None
+    }
 }
 
 /// Check a definition sent to `PUT /api/v1/functions/{name}`: a valid
@@ -111,6 +117,11 @@ pub async fn deploy(
 /// next version of `name`.
 async fn store(state: &AppState, name: &str, body: Value) -> Result<Document, ApiError> {
     let def = validate(name, &body).map_err(EngineError::Invalid)?;
+    if let Some((pointer, message)) = state.functions.as_ref().and_then(|h| h.refusal(&def)) {
+        let mut problems = Problems::default();
+        problems.push(pointer, message);
+        return Err(EngineError::Invalid(problems).into());
+    }
     crate::function_code::check_package(state, &def)?;
     Ok(state.engine.put_document(KIND, name, body).await?)
 }
@@ -162,9 +173,11 @@ fn not_found(name: &str) -> ApiError {
 }
 
 /// `GET /api/v1/functions/{name}` → the latest definition, versions and aliases.
+/// `env` values and credentials are masked unless an admin asks `?reveal=true`.
 pub async fn describe(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
+    Reveal(reveal): Reveal,
 ) -> Result<Json<Value>, ApiError> {
     let engine = state.engine.clone();
     let n = name.clone();
@@ -176,7 +189,10 @@ pub async fn describe(
         ))
     })
     .await?;
-    let latest = latest.ok_or_else(|| not_found(&name))?;
+    let mut latest = latest.ok_or_else(|| not_found(&name))?;
+    if !reveal {
+        crate::redact::function_definition(&mut latest.body);
+    }
     Ok(Json(json!({
         "name": latest.name,
         "version": latest.version,
@@ -191,9 +207,15 @@ pub async fn describe(
 pub async fn version(
     State(state): State<AppState>,
     ApiPath((name, version)): ApiPath<(String, u64)>,
+    Reveal(reveal): Reveal,
 ) -> Result<Json<Value>, ApiError> {
     match state.engine.document(KIND, &name, Some(version))? {
-        Some(doc) => Ok(Json(doc.body)),
+        Some(mut doc) => {
+            if !reveal {
+                crate::redact::function_definition(&mut doc.body);
+            }
+            Ok(Json(doc.body))
+        }
         None => Err(ApiError::not_found(format!(
             "function '{name}' has no version {version}"
         ))),

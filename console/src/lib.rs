@@ -20,6 +20,7 @@ pub mod functions;
 mod graph;
 mod ops;
 pub mod packages;
+mod redact;
 pub mod sources;
 mod stream;
 mod tasks;
@@ -228,7 +229,37 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             auth::require,
         ))
+        .layer(axum::middleware::from_fn(refuse_large_bodies))
         .with_state(state)
+}
+
+/// 413 for a request whose `Content-Length` is over [`MAX_BODY_BYTES`],
+/// from its headers alone: the body is never read (a client that waits
+/// for `100 Continue` sends nothing). Package uploads have their own,
+/// larger limit, checked the same way where they are received.
+async fn refuse_large_bodies(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let path = request.uri().path();
+    let upload = path == "/api/v1/packages"
+        || (path.starts_with("/api/v1/functions/") && path.ends_with("/package"));
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) && !upload {
+        ops::count_refusal("body_too_large");
+        return error::ApiError::too_large(format!(
+            "the request body ({} bytes) is larger than the limit of {MAX_BODY_BYTES} bytes; \
+             send a smaller one (package archives go to POST /api/v1/packages)",
+            declared.unwrap_or_default()
+        ))
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Run a store scan that may touch many records off the async workers.

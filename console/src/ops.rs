@@ -26,6 +26,36 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
     Json(json!({"status": "ok", "recovered": state.engine.recovered()}))
 }
 
+/// Requests refused by a limit, by reason, since the process started
+/// (`sluice_requests_refused_total`).
+static REFUSALS: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Count one request refused by a limit.
+pub(crate) fn count_refusal(reason: &'static str) {
+    *REFUSALS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(reason)
+        .or_default() += 1;
+}
+
+fn refusals_text(out: &mut String) {
+    let refusals = REFUSALS.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = writeln!(
+        out,
+        "# HELP sluice_requests_refused_total Requests refused by a limit, by reason."
+    );
+    let _ = writeln!(out, "# TYPE sluice_requests_refused_total counter");
+    for reason in ["body_too_large", "login_rate_limited", "disk_full"] {
+        let n = refusals.get(reason).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "sluice_requests_refused_total{{reason=\"{reason}\"}} {n}"
+        );
+    }
+}
+
 /// Counting walks the listing index keys, so a count is reused for this
 /// long: scrapes stay cheap however often they come.
 const COUNT_TTL: Duration = Duration::from_secs(10);
@@ -126,6 +156,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         "Deployed workflows.",
         &[(String::new(), counts.workflows)],
     );
+    refusals_text(&mut out);
     crate::deadletters::metrics(&mut out, &state.engine);
     if let Some(functions) = &state.functions {
         out.push_str(&functions.metrics());

@@ -15,6 +15,7 @@ use sluice_dsl::source::{SourceDef, SourceSpec};
 
 use crate::error::{codes, ApiError};
 use crate::extract::{ApiPath, JsonBody};
+use crate::redact::Reveal;
 use crate::{blocking, AppState};
 
 /// The catalog kind of source bindings.
@@ -105,13 +106,22 @@ pub async fn put(
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
+    Reveal(reveal): Reveal,
 ) -> Result<Json<Value>, ApiError> {
     let (version, def) = load(&state, &name)?;
-    Ok(Json(describe(&state, version, &def)))
+    let mut answer = describe(&state, version, &def);
+    if !reveal {
+        crate::redact::credentials(&mut answer);
+    }
+    Ok(Json(answer))
 }
 
 /// `GET /api/v1/sources`: `{"sources": [...]}` by name, each with its status.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Credentials are masked unless an admin asks `?reveal=true`.
+pub async fn list(
+    State(state): State<AppState>,
+    Reveal(reveal): Reveal,
+) -> Result<Json<Value>, ApiError> {
     let engine = state.engine.clone();
     let docs = blocking(move || engine.documents(KIND)).await?;
     let sources: Vec<Value> = docs
@@ -122,7 +132,11 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
                 .map(|def| describe(&state, d.version, &def))
         })
         .collect();
-    Ok(Json(json!({ "sources": sources })))
+    let mut answer = json!({ "sources": sources });
+    if !reveal {
+        crate::redact::credentials(&mut answer);
+    }
+    Ok(Json(answer))
 }
 
 /// `DELETE /api/v1/sources/{name}`: 204; the running source stops.

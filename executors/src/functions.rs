@@ -253,6 +253,32 @@ impl Functions {
         layers
     }
 
+    /// `--isolation off`: run `process` functions deployed from now on
+    /// without namespaces, but with the limits that need none
+    /// ([`process::sandbox::Isolation::fallback`]); returns its layers.
+    pub fn run_unisolated(&self) -> Vec<process::sandbox::Layer> {
+        let iso = process::sandbox::Isolation::fallback();
+        let layers = iso.layers().to_vec();
+        *self
+            .inner
+            .isolation
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(iso);
+        layers
+    }
+
+    /// What `def` asks for that this server cannot enforce, as (JSON
+    /// pointer, message): a deploy is refused with it, and a definition
+    /// stored earlier fails its invocations with it.
+    pub fn refusal(&self, def: &FunctionDef) -> Option<(&'static str, String)> {
+        self.inner
+            .isolation
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .and_then(|iso| iso.refusal(def))
+    }
+
     /// Replace every version and alias of `name`. Versions whose definition
     /// did not change keep their warm instances.
     pub fn install(&self, name: &str, versions: Vec<Deployed>, aliases: BTreeMap<String, u64>) {
@@ -528,6 +554,15 @@ async fn run(
 ) -> Result<Value, TaskError> {
     let deployed = &function.deployed;
     let def = &deployed.def;
+    let refused = inner
+        .isolation
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .and_then(|iso| iso.refusal(def));
+    if let Some((_, message)) = refused {
+        return Err(TaskError::new(names::NOT_ENFORCEABLE, message));
+    }
     match &function.runner {
         Runner::Stdio => {
             meter.runtime = "process".into();

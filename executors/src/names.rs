@@ -7,6 +7,9 @@ pub use sluice_dsl::error::names::{RUNTIME, TASK_FAILED, TIMEOUT};
 pub const THROTTLED: &str = "Sluice.Throttled";
 /// The function went over `memoryMb`.
 pub const MEMORY_EXCEEDED: &str = "Sandbox.MemoryExceeded";
+/// The definition asks for a limit this server cannot enforce
+/// (`network: false` under `--isolation off`).
+pub const NOT_ENFORCEABLE: &str = "Sandbox.NotEnforceable";
 /// No function of that name (or alias/version) is deployed.
 pub const NOT_FOUND: &str = "Sluice.FunctionNotFound";
 /// A `lambda` process exited, or never reached the Runtime API.

@@ -19,9 +19,17 @@ use sluice_executors::{Caller, Deployed, Functions};
 
 /// Put every definition of `dir` into the catalog (a new version only when
 /// it changed), with its relative paths made absolute.
-pub async fn preload(engine: &Engine, packages: &PackageStore, dir: &Path) -> Result<usize> {
+pub async fn preload(
+    engine: &Engine,
+    functions: &Functions,
+    packages: &PackageStore,
+    dir: &Path,
+) -> Result<usize> {
     let loaded = sluice_executors::load_dir(dir)?;
     for d in &loaded {
+        if let Some((pointer, message)) = functions.refusal(&d.def) {
+            anyhow::bail!("{} ({pointer}): {message}", dir.display());
+        }
         if let Some(p) = d
             .def
             .package
@@ -152,10 +160,46 @@ impl FunctionHost for Host {
     fn metrics(&self) -> String {
         self.0.metrics_text()
     }
+
+    fn refusal(&self, def: &sluice_dsl::function::FunctionDef) -> Option<(String, String)> {
+        self.0.refusal(def).map(|(p, m)| (p.to_string(), m))
+    }
 }
 
 pub fn host(functions: &Functions) -> Arc<dyn FunctionHost> {
     Arc::new(Host(functions.clone()))
+}
+
+/// Switch the sandbox of process functions on (refusing to start where a
+/// required layer is missing) or, with `--isolation off`, to the fallback
+/// limits, with a warning.
+pub fn set_isolation(functions: &Functions, on: bool) -> Result<()> {
+    use sluice_executors::process::sandbox::Isolation;
+    if !on {
+        tracing::warn!(
+            "--isolation off: process functions run without a sandbox (the engine's files, \
+             network, processes and uid are in their reach); only memory, process and CPU \
+             limits and the end of every process an invocation started are enforced, and \
+             functions must say \"network\": true. Do not run untrusted code"
+        );
+        report_isolation(&functions.run_unisolated());
+        return Ok(());
+    }
+    let missing = Isolation::get()
+        .missing()
+        .iter()
+        .map(|l| format!("{} ({})", l.name, l.detail))
+        .collect::<Vec<_>>();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "--isolation on (the default) cannot sandbox process functions on this machine: \
+             missing {}. Run sluice as root on Linux with namespaces (sluice doctor lists the \
+             layers), or pass --isolation off to run functions unisolated",
+            missing.join("; ")
+        );
+    }
+    report_isolation(&functions.enable_isolation());
+    Ok(())
 }
 
 /// Say at start-up which isolation layers are in force and which are not.

@@ -37,14 +37,50 @@ fn tail(bytes: &[u8]) -> String {
     s[start..].to_string()
 }
 
-fn read_capped(mut r: impl Read + Send + 'static, cap: u64) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut r).take(cap).read_to_end(&mut buf);
-        // Drain the rest so the writer never blocks on a full pipe.
-        let _ = std::io::copy(&mut r, &mut std::io::sink());
-        buf
-    })
+/// How long the output may stay open after the process is gone: a
+/// descendant that escaped every kill (no cgroups on the machine and a new
+/// session) cannot hold the invocation past it.
+const OUTPUT_GRACE: Duration = Duration::from_millis(500);
+
+/// Reads up to `cap` bytes of a pipe on a thread of its own (and drains
+/// the rest, so the writer never blocks on a full pipe).
+struct Capture {
+    buf: Arc<Mutex<Vec<u8>>>,
+    done: std::sync::mpsc::Receiver<()>,
+}
+
+impl Capture {
+    fn start(mut r: impl Read + Send + 'static, cap: u64) -> Capture {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let (tx, done) = std::sync::mpsc::channel();
+        let shared = buf.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            let mut taken = 0u64;
+            loop {
+                match r.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let keep = (n as u64).min(cap.saturating_sub(taken)) as usize;
+                        if keep > 0 {
+                            let mut b = shared.lock().unwrap_or_else(|p| p.into_inner());
+                            b.extend_from_slice(&chunk[..keep]);
+                            taken += keep as u64;
+                        }
+                    }
+                }
+            }
+            let _ = tx.send(());
+        });
+        Capture { buf, done }
+    }
+
+    /// What was read once the pipe closed, or what was read by `grace`
+    /// (the reader then ends when the last holder of the pipe does).
+    fn finish(self, grace: Duration) -> Vec<u8> {
+        let _ = self.done.recv_timeout(grace);
+        std::mem::take(&mut *self.buf.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 /// Runs the function once. `env` is the complete environment.
@@ -122,8 +158,8 @@ pub fn invoke(
     let writer = std::thread::spawn(move || {
         let _ = stdin.write_all(input.as_bytes());
     });
-    let out_reader = read_capped(child.stdout.take().expect("stdout is piped"), RESULT_CAP);
-    let err_reader = read_capped(
+    let out_reader = Capture::start(child.stdout.take().expect("stdout is piped"), RESULT_CAP);
+    let err_reader = Capture::start(
         child.stderr.take().expect("stderr is piped"),
         OUTPUT_CAP as u64,
     );
@@ -169,9 +205,13 @@ pub fn invoke(
         cvar.notify_all();
     }
     let _ = watchdog.join();
-    // Any children it left behind go with it.
+    // Any children it left behind go with it: its process group, and
+    // its cgroups for those that left the group.
     // SAFETY: the leader is still a zombie, so the group id is ours.
     unsafe { libc::kill(-pid, libc::SIGKILL) };
+    if let Some(s) = &sandbox {
+        s.cgroups.kill_all();
+    }
     let mut status: libc::c_int = 0;
     // SAFETY: as above.
     let usage = unsafe {
@@ -182,9 +222,10 @@ pub fn invoke(
     // std's Child must not wait again: it was reaped above.
     std::mem::forget(child);
     run.max_rss_kb = Some(usage.ru_maxrss as u64);
-    let _ = writer.join();
-    run.stdout = out_reader.join().unwrap_or_default();
-    run.stderr = err_reader.join().unwrap_or_default();
+    // The stdin writer ends when the process's end of the pipe is gone.
+    drop(writer);
+    run.stdout = out_reader.finish(OUTPUT_GRACE);
+    run.stderr = err_reader.finish(OUTPUT_GRACE);
     if let Some(s) = &sandbox {
         if let Some(peak) = s.cgroups.peak_kb() {
             run.max_rss_kb = Some(peak);

@@ -48,14 +48,52 @@ impl InstanceCgroups {
     }
 }
 
+/// SIGKILL every process in `dirs` (v2: `cgroup.kill`; else each pid of
+/// `cgroup.procs`, again until none is left, since one may fork while
+/// its siblings are killed). Gives up after about a second.
+fn kill_all(dirs: &[PathBuf]) {
+    for d in dirs {
+        let _ = std::fs::write(d.join("cgroup.kill"), "1");
+    }
+    for _ in 0..100 {
+        let mut any = false;
+        for d in dirs {
+            let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+            for pid in procs
+                .lines()
+                .filter_map(|l| l.trim().parse::<libc::pid_t>().ok())
+            {
+                any = true;
+                // SAFETY: plain syscall; the pid is in our own cgroup.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        if !any {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+impl InstanceCgroups {
+    /// End every process the instance started, wherever it went (a new
+    /// session, a new process group, a double fork): they all stay in
+    /// its cgroups.
+    pub fn kill_all(&self) {
+        kill_all(&self.dirs);
+    }
+}
+
 impl Drop for InstanceCgroups {
     fn drop(&mut self) {
         let dirs = std::mem::take(&mut self.dirs);
         if dirs.is_empty() {
             return;
         }
-        // The processes may take a moment to be gone after SIGKILL.
+        // Nothing outlives the instance; the processes may take a moment
+        // to be gone after SIGKILL before the folders can be removed.
         std::thread::spawn(move || {
+            kill_all(&dirs);
             for _ in 0..100 {
                 if dirs
                     .iter()

@@ -37,6 +37,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use sluice_dsl::function::{FunctionDef, Runtime};
+
 /// The uid and gid functions run as (`nobody`).
 pub const SANDBOX_UID: u32 = 65534;
 /// Processes (and threads) one instance may have at once.
@@ -76,10 +78,55 @@ pub struct Isolation {
     pids_base: Option<PathBuf>,
     cpu_base: Option<PathBuf>,
     root_dir: PathBuf,
+    /// Functions run as [`SANDBOX_UID`] (when the engine is root).
+    drop_uid: bool,
     layers: Vec<Layer>,
 }
 
 static ISOLATION: OnceLock<Arc<Isolation>> = OnceLock::new();
+static FALLBACK: OnceLock<Arc<Isolation>> = OnceLock::new();
+
+/// The layers `sluice serve --isolation on` (the default) cannot do
+/// without: it refuses to start when one is missing.
+pub const REQUIRED: [&str; 5] = [
+    "mount namespace",
+    "PID namespace",
+    "network namespace",
+    "non-root uid",
+    "filesystem view",
+];
+
+/// Host folders a sandboxed function sees, read-only (those that exist).
+pub const SYSTEM_DIRS: [&str; 6] = ["/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin"];
+/// Host files under `/etc` a sandboxed function sees, read-only.
+pub const ETC_FILES: [&str; 7] = [
+    "/etc/ld.so.cache",
+    "/etc/localtime",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/resolv.conf",
+    "/etc/hosts",
+];
+/// Device nodes a sandboxed function sees.
+pub const DEV_FILES: [&str; 4] = ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"];
+
+/// Everything a sandboxed function sees of the host, for `sluice doctor`
+/// and the documentation: nothing else is mounted in its root.
+pub fn visible_paths() -> Vec<String> {
+    let mut out: Vec<String> = SYSTEM_DIRS
+        .iter()
+        .chain(ETC_FILES.iter())
+        .filter(|p| Path::new(p).exists())
+        .map(|p| format!("{p} (read-only)"))
+        .collect();
+    out.extend(DEV_FILES.iter().map(|d| d.to_string()));
+    out.push("the function's code folder or unpacked package (read-only)".into());
+    out.push("its interpreter's folder, when outside /usr (read-only)".into());
+    out.push("/tmp: private tmpfs of memoryMb (16 to 512 MiB)".into());
+    out.push("/proc: its own PID namespace only".into());
+    out
+}
 
 mod cgroups;
 mod child;
@@ -100,6 +147,78 @@ impl Isolation {
 
     pub fn layers(&self) -> &[Layer] {
         &self.layers
+    }
+
+    /// `--isolation off`: no namespaces and no change of uid, but the
+    /// limits that need neither stay: the memory, process and CPU limits
+    /// (cgroups, or rlimits without them), the clean environment, and the
+    /// kill of everything an invocation started when it ends.
+    pub fn fallback() -> Arc<Isolation> {
+        FALLBACK
+            .get_or_init(|| {
+                let full = Isolation::get();
+                let mut layers = vec![Layer {
+                    name: "namespaces",
+                    available: false,
+                    detail: "--isolation off: functions share the engine's files, network, \
+                             processes and uid"
+                        .into(),
+                }];
+                layers.extend(
+                    full.layers
+                        .iter()
+                        .filter(|l| {
+                            matches!(
+                                l.name,
+                                "memory limit"
+                                    | "process limit"
+                                    | "CPU limit"
+                                    | "invocation end"
+                                    | "clean environment"
+                            )
+                        })
+                        .cloned(),
+                );
+                Arc::new(Isolation {
+                    ns_flags: 0,
+                    user_ns: false,
+                    mounts: false,
+                    cgroups: full.cgroups,
+                    memory_base: full.memory_base.clone(),
+                    pids_base: full.pids_base.clone(),
+                    cpu_base: full.cpu_base.clone(),
+                    root_dir: full.root_dir.clone(),
+                    drop_uid: false,
+                    layers,
+                })
+            })
+            .clone()
+    }
+
+    /// The [`REQUIRED`] layers this machine lacks.
+    pub fn missing(&self) -> Vec<&Layer> {
+        self.layers
+            .iter()
+            .filter(|l| !l.available && REQUIRED.contains(&l.name))
+            .collect()
+    }
+
+    /// Why `def` cannot run here as it is written: what it asks for that
+    /// this isolation cannot enforce, as (JSON pointer, message).
+    pub fn refusal(&self, def: &FunctionDef) -> Option<(&'static str, String)> {
+        if def.runtime != Runtime::Process || def.network || self.private_network() {
+            return None;
+        }
+        Some((
+            "/network",
+            format!(
+                "function '{}' says \"network\": false (the default), which this server cannot \
+                 enforce: it runs process functions with --isolation off, so they share its \
+                 network. Set \"network\": true to grant the network, or run the server with \
+                 --isolation on",
+                def.name
+            ),
+        ))
     }
 
     /// Whether processes start in a network namespace of their own.
@@ -278,7 +397,7 @@ impl Isolation {
                     }
                 }
             };
-            let mut sources: Vec<PathBuf> = ["/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin"]
+            let mut sources: Vec<PathBuf> = SYSTEM_DIRS
                 .iter()
                 .map(PathBuf::from)
                 .filter(|p| p.exists())
@@ -292,23 +411,14 @@ impl Isolation {
                 // A symlink (e.g. /bin → usr/bin) is re-created by binding its target's path.
                 binds.push((cstr(p), cstr(&join_root(root, p)), true));
             }
-            let files = [
-                "/etc/ld.so.cache",
-                "/etc/localtime",
-                "/etc/passwd",
-                "/etc/group",
-                "/etc/nsswitch.conf",
-                "/etc/resolv.conf",
-                "/etc/hosts",
-            ];
             add_dir(Path::new("/etc"), &mut dirs);
-            for f in files.iter().map(Path::new).filter(|f| f.exists()) {
+            for f in ETC_FILES.iter().map(Path::new).filter(|f| f.exists()) {
                 binds.push((cstr(f), cstr(&join_root(root, f)), false));
             }
             for d in ["/dev", "/tmp", "/proc"] {
                 add_dir(Path::new(d), &mut dirs);
             }
-            for f in ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"] {
+            for f in DEV_FILES {
                 binds.push((
                     cstr(Path::new(f)),
                     cstr(&join_root(root, Path::new(f))),
@@ -344,7 +454,7 @@ impl Isolation {
             rlimits,
             api_socket: api_child.as_ref().map(AsRawFd::as_raw_fd),
             // SAFETY: plain getter.
-            root_user: unsafe { libc::geteuid() } == 0,
+            root_user: self.drop_uid && unsafe { libc::geteuid() } == 0,
         };
         Ok(Prepared {
             plan: Arc::new(plan),

@@ -179,6 +179,19 @@ impl Isolation {
             },
         });
         layers.push(Layer {
+            name: "invocation end",
+            available: true,
+            detail: if memory_base.is_some() || pids_base.is_some() {
+                "every process an invocation (or a lambda instance) started is killed with it: \
+                 its process group and everything in its cgroups"
+                    .into()
+            } else {
+                "its process group is killed with it; without cgroups a child in a new \
+                 session is not, and its output is read for at most 0.5 s more"
+                    .into()
+            },
+        });
+        layers.push(Layer {
             name: "clean environment",
             available: true,
             detail: "only the Lambda variables and the function's env".into(),
@@ -192,6 +205,7 @@ impl Isolation {
             pids_base,
             cpu_base,
             root_dir,
+            drop_uid: true,
             layers,
         }
     }
