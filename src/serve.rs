@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// memory, less bounds the server's memory.
     #[arg(long, value_name = "MIB", default_value_t = sluice_engine::DEFAULT_CACHE_BYTES / (1024 * 1024))]
     cache_mb: u64,
+    /// Free space in MiB kept on the store's disk for work under way:
+    /// below it, starts, events and deploys are refused with 507 (reads go
+    /// on) until space returns; 0 turns the check off.
+    #[arg(long, value_name = "MIB", default_value_t = sluice_engine::disk::DEFAULT_RESERVE_BYTES / (1024 * 1024))]
+    disk_reserve_mb: u64,
     /// How process functions (stdio and lambda) run. `on`: in the Linux
     /// sandbox (their own user, PID, mount, IPC, UTS and network
     /// namespaces, uid 65534, only system folders, their code folder and a
@@ -209,6 +214,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let mut config = EngineConfig::new(&args.data);
     config.durability = durability;
     config.cache_bytes = args.cache_mb.saturating_mul(1024 * 1024);
+    config.disk_reserve_bytes = args.disk_reserve_mb.saturating_mul(1024 * 1024);
     config.status_feed = !destinations.is_empty();
     let publish = sluice_connectors::publish::PublishExecutor::new(
         sluice_connectors::publish::PublishConfig {

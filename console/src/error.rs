@@ -92,6 +92,14 @@ impl From<EngineError> for ApiError {
                     "the server could not read or write its store; the server log has the details",
                 )
             }
+            EngineError::DiskFull(m) => {
+                crate::ops::count_refusal("disk_full");
+                Self::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    codes::INSUFFICIENT_STORAGE,
+                    m,
+                )
+            }
             EngineError::ShuttingDown => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 codes::UNAVAILABLE,

@@ -22,6 +22,10 @@ pub enum EngineError {
     /// The store failed (HTTP 500).
     #[error("storage error: {0}")]
     Storage(String),
+    /// The store's disk is below its free-space reserve (HTTP 507);
+    /// nothing was stored.
+    #[error("{0}")]
+    DiskFull(String),
     /// The engine is shutting down (HTTP 503).
     #[error("the engine is shutting down")]
     ShuttingDown,

@@ -17,6 +17,7 @@
 mod api;
 mod buckets;
 mod catalog;
+pub mod disk;
 mod error;
 mod events;
 mod executor;

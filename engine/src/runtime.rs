@@ -61,6 +61,9 @@ pub struct EngineConfig {
     /// Record every execution status change in the status feed
     /// ([`Engine::status_changes`]) for a publisher to send on.
     pub status_feed: bool,
+    /// Free space kept on the store's disk: below it writes are refused
+    /// ([`crate::disk`]); 0 turns the check off.
+    pub disk_reserve_bytes: u64,
     /// Tests: each flush takes at least this long (a slow disk).
     #[cfg(test)]
     pub(crate) slow_flush: Duration,
@@ -76,6 +79,7 @@ impl EngineConfig {
             dedupe_window: Duration::from_secs(24 * 3600),
             cache_bytes: DEFAULT_CACHE_BYTES,
             status_feed: false,
+            disk_reserve_bytes: crate::disk::DEFAULT_RESERVE_BYTES,
             #[cfg(test)]
             slow_flush: Duration::ZERO,
         }
@@ -254,6 +258,12 @@ impl Engine {
             EngineError::Storage(format!("cannot create {}: {e}", config.data_dir.display()))
         })?;
         let opening = std::time::Instant::now();
+        crate::disk::remove_partial_snapshots(&config.data_dir).map_err(|e| {
+            EngineError::Storage(format!(
+                "cannot remove an incomplete snapshot in {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
         let db = sled::Config::new()
             .path(&config.data_dir)
             .cache_capacity(config.cache_bytes)
@@ -678,13 +688,47 @@ impl Engine {
         }
         let mut definitions = Definitions::default();
         let mut seq = 0u64;
-        while let Some(first) = rx.blocking_recv() {
-            let mut batch = vec![first];
+        let mut disk = crate::disk::DiskGuard::new(&config.data_dir, config.disk_reserve_bytes);
+        // The engine's own progress held back while the disk is low.
+        let mut held: Vec<Command> = Vec::new();
+        loop {
+            let mut batch = std::mem::take(&mut held);
+            if batch.is_empty() {
+                match rx.blocking_recv() {
+                    Some(first) => batch.push(first),
+                    None => return,
+                }
+            }
+            let mut closed = false;
             while batch.len() < config.max_batch {
                 match rx.try_recv() {
                     Ok(c) => batch.push(c),
-                    Err(_) => break,
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        closed = true;
+                        break;
+                    }
                 }
+            }
+            if let Some(full) = disk.check() {
+                let mut allowed = Vec::new();
+                for cmd in batch {
+                    match cmd.when_disk_low() {
+                        LowDisk::Refuse => cmd.refuse(&full),
+                        LowDisk::Hold => held.push(cmd),
+                        LowDisk::Allow => allowed.push(cmd),
+                    }
+                }
+                if closed {
+                    // Shutting down: what is held is in the store, and a
+                    // restart resumes it.
+                    return;
+                }
+                if allowed.is_empty() {
+                    std::thread::sleep(crate::disk::RECHECK);
+                    continue;
+                }
+                batch = allowed;
             }
             let mut machine = Machine::new(&self.inner.tree, &mut definitions, &config.limits);
             machine.status_feed = config.status_feed;
@@ -953,6 +997,62 @@ fn fsync_dir(dir: &Path) -> Result<(), EngineError> {
     std::fs::File::open(dir)
         .and_then(|f| f.sync_all())
         .map_err(io)
+}
+
+/// What the writer does with a command while the disk is below its reserve.
+enum LowDisk {
+    /// New work from a client: answered [`EngineError::DiskFull`].
+    Refuse,
+    /// The engine's own progress: kept until space returns.
+    Hold,
+    /// Deletions, which free space.
+    Allow,
+}
+
+impl Command {
+    fn when_disk_low(&self) -> LowDisk {
+        match self {
+            Command::TaskDone { .. }
+            | Command::BucketDone { .. }
+            | Command::Timer { .. }
+            | Command::Resume { .. } => LowDisk::Hold,
+            Command::DeleteWorkflow { .. }
+            | Command::DeleteExecution { .. }
+            | Command::DeleteDeadLetters { .. }
+            | Command::PruneDedupe { .. } => LowDisk::Allow,
+            _ => LowDisk::Refuse,
+        }
+    }
+
+    /// Answer the caller with `e` without applying the command.
+    fn refuse(self, e: &EngineError) {
+        fn send<T>(reply: Reply<T>, e: &EngineError) {
+            let _ = reply.send(Err(EngineError::DiskFull(e.to_string())));
+        }
+        match self {
+            Command::Deploy { reply, .. } => send(reply, e),
+            Command::Start { reply, .. } => send(reply, e),
+            Command::Stop { reply, .. } => send(reply, e),
+            Command::Callback { reply, .. } => send(reply, e),
+            Command::Redrive { reply, .. } => send(reply, e),
+            Command::PutAlias { reply, .. } => send(reply, e),
+            Command::DeleteAlias { reply, .. } => send(reply, e),
+            Command::DeleteWorkflow { reply, .. } => send(reply, e),
+            Command::DeleteExecution { reply, .. } => send(reply, e),
+            Command::SetKeys { reply, .. } => send(reply, e),
+            Command::PutDocument { reply, .. } => send(reply, e),
+            Command::DeleteDocument { reply, .. } => send(reply, e),
+            Command::PutDocumentAlias { reply, .. } => send(reply, e),
+            Command::Ingest { reply, .. } => send(reply, e),
+            Command::DeadLetter { reply, .. } => send(reply, e),
+            Command::DeleteDeadLetters { reply, .. } => send(reply, e),
+            Command::PruneDedupe { reply, .. } => send(reply, e),
+            Command::TaskDone { .. }
+            | Command::BucketDone { .. }
+            | Command::Timer { .. }
+            | Command::Resume { .. } => {}
+        }
+    }
 }
 
 /// Apply one command, keeping its effects only if it succeeded; queue its
