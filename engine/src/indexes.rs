@@ -236,6 +236,7 @@ mod tests {
             },
             started_ms,
             last_event: 0,
+            history_bytes: 0,
             next_frame: 1,
             frames: 0,
             child_of: None,

@@ -31,6 +31,9 @@ pub(crate) struct ExecutionRecord {
     pub started_ms: i64,
     /// Last history event id written.
     pub last_event: u64,
+    /// Bytes of history written (the events as stored).
+    #[serde(default)]
+    pub history_bytes: u64,
     /// Next frame id to hand out.
     pub next_frame: u64,
     /// Frames alive (running, waiting, or kept for redrive).

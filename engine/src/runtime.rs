@@ -645,7 +645,10 @@ impl Engine {
                     Phase::Reading { .. } | Phase::Writing { .. } => {
                         self.perform(vec![crate::machine::bucket_action(&id, &frame)])
                     }
-                    Phase::Ready => {
+                    // Ready to run, or a Map with iterations still to admit.
+                    Phase::Fork(ref f)
+                        if !(f.map && f.run.is_none() && f.next_item < f.results.len()) => {}
+                    Phase::Ready | Phase::Fork(_) => {
                         let cmd = Command::Resume {
                             execution: id.clone(),
                             frame: frame.id,
@@ -901,6 +904,12 @@ impl Engine {
                                 outcome,
                             })
                             .await;
+                    });
+                }
+                Action::Resume { execution, frame } => {
+                    let commands = self.inner.commands.clone();
+                    self.inner.runtime.spawn(async move {
+                        let _ = commands.send(Command::Resume { execution, frame }).await;
                     });
                 }
                 Action::ArmTimer { due_ms } => {

@@ -229,6 +229,15 @@ impl<'t> Tx<'t> {
         Ok(())
     }
 
+    /// [`Tx::put`], answering the size of the stored value.
+    pub fn put_len<T: Serialize>(&mut self, key: String, value: &T) -> Result<usize, EngineError> {
+        self.note_write(&key);
+        let bytes = serde_json::to_vec(value)?;
+        let len = bytes.len();
+        self.pending.insert(key, Some(bytes));
+        Ok(len)
+    }
+
     pub fn remove(&mut self, key: String) {
         self.note_write(&key);
         self.pending.insert(key, None);

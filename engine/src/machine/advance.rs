@@ -18,6 +18,10 @@ impl Machine<'_> {
     /// Advance every queued frame until each blocks or ends.
     pub(super) fn drain(&mut self) -> Result<(), EngineError> {
         while let Some((execution, frame)) = self.queue.pop() {
+            if self.over_budget() {
+                self.defer(&execution, frame);
+                continue;
+            }
             self.advance(&execution, frame)?;
         }
         Ok(())
@@ -47,17 +51,32 @@ impl Machine<'_> {
             (e.workflow.clone(), e.version)
         };
         let machine = self.definition(&workflow, version)?;
+        if matches!(&frame.phase, Phase::Fork(f) if f.map && f.run.is_none()) {
+            // A Map whose iterations were left to later commands.
+            self.start_iterations(execution, &machine, &mut frame)?;
+            return self.save_frame(execution, &frame);
+        }
         loop {
             if !matches!(frame.phase, Phase::Ready) {
                 return self.save_frame(execution, &frame);
             }
-            if self.execution(execution)?.last_event >= self.limits.history_events {
+            let (events, bytes) = {
+                let rec = self.execution(execution)?;
+                (rec.last_event, rec.history_bytes)
+            };
+            if events >= self.limits.history_events || bytes >= self.limits.history_bytes {
                 let e = StatesError::runtime(format!(
-                    "the execution reached the history limit of {} events; split the work into smaller executions",
-                    self.limits.history_events
+                    "the execution reached the history limit of {} events or {} MiB; split the work into smaller executions",
+                    self.limits.history_events,
+                    self.limits.history_bytes >> 20
                 ));
                 return self.fail_execution(execution, Status::Failed, &e);
             }
+            if self.over_budget() {
+                self.defer(execution, frame.id);
+                return self.save_frame(execution, &frame);
+            }
+            self.steps += 1;
             let state = resolve(&machine, &frame.scope)
                 .and_then(|s| s.get(&frame.state))
                 .ok_or_else(|| {

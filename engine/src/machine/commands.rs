@@ -228,6 +228,7 @@ impl Machine<'_> {
             execution: execution.clone(),
             started_ms,
             last_event: 0,
+            history_bytes: 0,
             next_frame: 1,
             frames: 1,
             child_of: parent.map(|(_, child_of)| child_of),

@@ -159,6 +159,12 @@ impl Machine<'_> {
             if fork.running >= limit || fork.next_item >= fork.results.len() {
                 return Ok(());
             }
+            if self.over_budget() {
+                // The rest are admitted by later commands.
+                self.defer(execution, frame.id);
+                return Ok(());
+            }
+            self.steps += 1;
             let index = fork.next_item;
             fork.next_item += 1;
             if fork.results[index].is_some() {

@@ -226,6 +226,7 @@ impl Machine<'_> {
             },
             started_ms,
             last_event: 0,
+            history_bytes: 0,
             next_frame: 1,
             frames: 1,
             child_of: Some(ChildOf {

@@ -62,7 +62,18 @@ pub(crate) enum Action {
         bucket: String,
         files: Vec<(String, Value)>,
     },
+    /// The command used up its share of the writer ([`STEP_BUDGET`]):
+    /// go on with this frame in a command of its own.
+    Resume { execution: String, frame: u64 },
 }
+
+/// State transitions (and Map iterations started) one command may make
+/// before it yields the writer: what is left goes on in later commands
+/// ([`Action::Resume`]), so an endless loop or a Map of 100,000 items
+/// cannot hold up every other execution.
+pub const STEP_BUDGET: u64 = 1_000;
+/// History bytes one command may write before it yields the writer.
+pub const BYTES_BUDGET: u64 = 8 * 1024 * 1024;
 
 /// What a bucket access of a Distributed Map gave.
 #[derive(Debug)]
@@ -122,6 +133,9 @@ pub struct Limits {
     pub payload_bytes: usize,
     /// Most history events per execution; past it the execution fails.
     pub history_events: u64,
+    /// Most history bytes per execution (events with large payloads);
+    /// past it the execution fails, as past `history_events`.
+    pub history_bytes: u64,
     /// Largest workflow definition in bytes.
     pub definition_bytes: usize,
 }
@@ -131,6 +145,7 @@ impl Default for Limits {
         Limits {
             payload_bytes: 256 * 1024,
             history_events: 25_000,
+            history_bytes: 256 * 1024 * 1024,
             definition_bytes: 1024 * 1024,
         }
     }
@@ -180,6 +195,11 @@ pub(crate) struct Machine<'a> {
     remembered_at_savepoint: usize,
     /// Frames to advance: (execution, frame).
     queue: Vec<(String, u64)>,
+    /// Transitions and history bytes of the current command (see
+    /// [`STEP_BUDGET`]), and the frames it left to later commands.
+    steps: u64,
+    bytes: u64,
+    deferred: std::collections::HashSet<(String, u64)>,
     /// Status of each execution loaded from the store, as committed (the
     /// listing indexes in `finish` move from it).
     committed_status: HashMap<String, crate::api::Status>,
@@ -212,6 +232,9 @@ impl<'a> Machine<'a> {
             remembered: Vec::new(),
             remembered_at_savepoint: 0,
             queue: Vec::new(),
+            steps: 0,
+            bytes: 0,
+            deferred: Default::default(),
             committed_status: HashMap::new(),
             status_feed: false,
             aborting: Default::default(),
@@ -225,6 +248,8 @@ impl<'a> Machine<'a> {
         self.saved.clear();
         self.actions_at_savepoint = self.actions.len();
         self.remembered_at_savepoint = self.remembered.len();
+        self.steps = 0;
+        self.bytes = 0;
     }
 
     /// The current command failed: undo everything it did.
@@ -239,6 +264,23 @@ impl<'a> Machine<'a> {
         self.actions.truncate(self.actions_at_savepoint);
         self.remembered.truncate(self.remembered_at_savepoint);
         self.queue.clear();
+        self.steps = 0;
+        self.bytes = 0;
+    }
+
+    /// Whether the current command has had its share of the writer.
+    fn over_budget(&self) -> bool {
+        self.steps >= STEP_BUDGET || self.bytes >= BYTES_BUDGET
+    }
+
+    /// Leave `frame` to a command of its own (once per batch and frame).
+    fn defer(&mut self, execution: &str, frame: u64) {
+        if self.deferred.insert((execution.to_string(), frame)) {
+            self.actions.push(Action::Resume {
+                execution: execution.to_string(),
+                frame,
+            });
+        }
     }
 
     /// Write the touched execution records into the overlay; the caller
@@ -351,7 +393,9 @@ impl<'a> Machine<'a> {
             kind: kind.to_string(),
             details,
         };
-        self.tx.put(keys::history(execution, id), &event)?;
+        let bytes = self.tx.put_len(keys::history(execution, id), &event)? as u64;
+        self.bytes += bytes;
+        self.execution(execution)?.history_bytes += bytes;
         Ok(id)
     }
 
