@@ -169,6 +169,21 @@ pub(crate) struct Fork {
     /// however many items there are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<MapRun>,
+    /// An inline Map whose items, results and state input are records of
+    /// their own (`keys::map_item`, `keys::map_result`, `keys::fork_input`):
+    /// `results` and `pending` stay empty and the frame holds counters
+    /// only, so a finished iteration costs the same whatever the number
+    /// of items (a frame holding them made a Map quadratic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyed: Option<Keyed>,
+}
+
+/// The counters of an inline Map kept in records of its own.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub(crate) struct Keyed {
+    pub total: usize,
+    /// Iterations with a result (succeeded or failed).
+    pub done: usize,
 }
 
 impl Fork {
@@ -185,6 +200,16 @@ impl Fork {
             tolerance,
             failures: 0,
             run: None,
+            keyed: None,
+        }
+    }
+
+    /// How many branches or items the fork has.
+    pub fn total(&self) -> usize {
+        match (&self.run, &self.keyed) {
+            (Some(run), _) => run.total,
+            (None, Some(k)) => k.total,
+            (None, None) => self.results.len(),
         }
     }
 }

@@ -647,7 +647,7 @@ impl Engine {
                     }
                     // Ready to run, or a Map with iterations still to admit.
                     Phase::Fork(ref f)
-                        if !(f.map && f.run.is_none() && f.next_item < f.results.len()) => {}
+                        if !(f.map && f.run.is_none() && f.next_item < f.total()) => {}
                     Phase::Ready | Phase::Fork(_) => {
                         let cmd = Command::Resume {
                             execution: id.clone(),

@@ -89,9 +89,25 @@ pub(crate) mod keys {
     pub fn map_items_prefix(id: &str, frame: u64) -> String {
         format!("mi/{id}/{}/", num(frame))
     }
-    /// Every map item and slot record of an execution.
-    pub fn map_prefixes(id: &str) -> [String; 2] {
-        [format!("mi/{id}/"), format!("ms/{id}/")]
+    /// The result of iteration `index` of an inline Map frame.
+    pub fn map_result(id: &str, frame: u64, index: usize) -> String {
+        format!("mr/{id}/{}/{}", num(frame), num(index as u64))
+    }
+    pub fn map_results_prefix(id: &str, frame: u64) -> String {
+        format!("mr/{id}/{}/", num(frame))
+    }
+    /// The input of an inline Map state, kept aside while it runs.
+    pub fn fork_input(id: &str, frame: u64) -> String {
+        format!("mf/{id}/{}", num(frame))
+    }
+    /// Every map item, slot, result and input record of an execution.
+    pub fn map_prefixes(id: &str) -> [String; 4] {
+        [
+            format!("mi/{id}/"),
+            format!("ms/{id}/"),
+            format!("mr/{id}/"),
+            format!("mf/{id}/"),
+        ]
     }
     /// The variables of one frame's scope.
     pub fn variables(id: &str, frame: u64) -> String {

@@ -39,6 +39,10 @@ impl Machine<'_> {
             0 => super::map_run::DEFAULT_CONCURRENCY,
             m => m,
         };
+        // Kept aside while the run goes on: each child's end rewrites
+        // the frame, which then stays small.
+        let input = std::mem::take(&mut frame.input);
+        self.tx.put(keys::fork_input(execution, frame.id), &input)?;
         let mut fork = Fork::map(Vec::new(), concurrency, req.tolerance);
         fork.run = Some(MapRun {
             id: run,
@@ -141,6 +145,8 @@ impl Machine<'_> {
             }
         };
         if let Some(e) = failure {
+            self.restore_fork_input(execution, &mut frame)?;
+            self.tx.remove(keys::fork_input(execution, frame.id));
             return self.map_run_failed(execution, machine, frame, state, e);
         }
         self.start_distributed(execution, machine, &mut frame)?;
@@ -151,11 +157,13 @@ impl Machine<'_> {
         if fork.running > 0 || done < total as usize {
             return self.save_frame(execution, &frame);
         }
+        let tolerance = fork.tolerance;
+        self.restore_fork_input(execution, &mut frame)?;
+        self.tx.remove(keys::fork_input(execution, frame.id));
         let outcomes = self.map_run_outcomes(execution, frame.id)?;
         if matches!(&state.kind, StateKind::Map(m) if m.result_writer.is_some()) {
             return self.write_results(execution, machine, frame, state, outcomes);
         }
-        let tolerance = fork.tolerance;
         let results = outcomes.into_iter().map(|(_, r)| r).collect();
         let output = step::map_output(state, tolerance, total, results);
         self.map_run_ended(execution, &frame, state, output.as_ref().err())?;

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::{resolve, state_type, Machine};
 use crate::error::EngineError;
 use crate::history::state_event;
-use crate::records::{Fork, Frame, Phase};
+use crate::records::{Fork, Frame, Keyed, Phase};
 use crate::store::keys;
 use sluice_dsl::error::names;
 use sluice_dsl::interp::step::{self, MapRequest, RetryState, StepEnv};
@@ -99,6 +99,7 @@ impl Machine<'_> {
             tolerance: Default::default(),
             failures: 0,
             run: None,
+            keyed: None,
         });
         self.save_frame(execution, &frame)?;
         for b in 0..n {
@@ -129,11 +130,60 @@ impl Machine<'_> {
         if req.distributed {
             return self.fork_distributed(execution, machine, frame, state, req);
         }
-        let mut fork = Fork::map(req.items, req.max_concurrency, req.tolerance);
-        fork.results = vec![None; n];
+        // What an earlier attempt of this state (a Retry) left.
+        self.take_keyed_results(execution, frame.id)?;
+        for (index, item) in req.items.into_iter().enumerate() {
+            self.tx
+                .put(keys::map_item(execution, frame.id, index), &item)?;
+        }
+        let input = std::mem::take(&mut frame.input);
+        self.tx.put(keys::fork_input(execution, frame.id), &input)?;
+        let mut fork = Fork::map(Vec::new(), req.max_concurrency, req.tolerance);
+        fork.keyed = Some(Keyed { total: n, done: 0 });
         frame.phase = Phase::Fork(fork);
         self.start_iterations(execution, machine, &mut frame)?;
         self.save_frame(execution, &frame)
+    }
+
+    /// The state input of a keyed Map, back in its frame (it is needed
+    /// to finish, fail, retry or catch).
+    pub(super) fn restore_fork_input(
+        &mut self,
+        execution: &str,
+        frame: &mut Frame,
+    ) -> Result<(), EngineError> {
+        if let Some(input) = self
+            .tx
+            .get::<Value>(&keys::fork_input(execution, frame.id))?
+        {
+            frame.input = input;
+        }
+        Ok(())
+    }
+
+    /// A keyed Map's results in item order; its records are removed.
+    fn take_keyed_results(
+        &mut self,
+        execution: &str,
+        frame: u64,
+    ) -> Result<Vec<Result<Value, StatesError>>, EngineError> {
+        let mut out = Vec::new();
+        for key in self
+            .tx
+            .keys_with_prefix(&keys::map_results_prefix(execution, frame))?
+        {
+            let r: Option<Result<Value, StatesError>> = self.tx.get(&key)?;
+            out.push(r.ok_or_else(|| EngineError::Storage(format!("corrupt record {key}")))?);
+            self.tx.remove(key);
+        }
+        for key in self
+            .tx
+            .keys_with_prefix(&keys::map_items_prefix(execution, frame))?
+        {
+            self.tx.remove(key);
+        }
+        self.tx.remove(keys::fork_input(execution, frame));
+        Ok(out)
     }
 
     /// Start Map iterations up to MaxConcurrency. The caller saves the
@@ -156,7 +206,7 @@ impl Machine<'_> {
             } else {
                 fork.max_concurrency as usize
             };
-            if fork.running >= limit || fork.next_item >= fork.results.len() {
+            if fork.running >= limit || fork.next_item >= fork.total() {
                 return Ok(());
             }
             if self.over_budget() {
@@ -167,11 +217,24 @@ impl Machine<'_> {
             self.steps += 1;
             let index = fork.next_item;
             fork.next_item += 1;
-            if fork.results[index].is_some() {
-                continue; // succeeded before a redrive
-            }
-            // The item stays until its iteration succeeds, for a redrive.
-            let item = fork.pending[index].clone();
+            let item = if fork.keyed.is_some() {
+                let done = keys::map_result(execution, frame.id, index);
+                if self.tx.get::<Value>(&done)?.is_some() {
+                    continue; // succeeded before a redrive
+                }
+                // The item stays until its iteration succeeds, for a redrive.
+                self.tx
+                    .get::<Value>(&keys::map_item(execution, frame.id, index))?
+                    .ok_or_else(|| EngineError::Storage(format!("map item {index} is missing")))?
+            } else {
+                if fork.results[index].is_some() {
+                    continue; // succeeded before a redrive
+                }
+                fork.pending[index].clone()
+            };
+            let Phase::Fork(fork) = &mut frame.phase else {
+                unreachable!()
+            };
             fork.running += 1;
             let child = self.new_child(execution, machine, frame, index, 0, item)?;
             self.enqueue(execution, &child)?;
@@ -244,11 +307,21 @@ impl Machine<'_> {
             }
             Ok(_) => None,
         };
-        if result.is_ok() && map {
-            fork.pending[slot] = Value::Null; // not needed again
+        if let Some(k) = &mut fork.keyed {
+            k.done += 1;
+            if result.is_ok() {
+                self.tx.remove(keys::map_item(execution, frame.id, slot));
+            }
+            self.tx
+                .put(keys::map_result(execution, frame.id, slot), &result)?;
+        } else {
+            if result.is_ok() && map {
+                fork.pending[slot] = Value::Null; // not needed again
+            }
+            fork.results[slot] = Some(result);
         }
-        fork.results[slot] = Some(result);
         if let Some(e) = failure {
+            self.restore_fork_input(execution, &mut frame)?;
             self.cancel_children(execution, frame.id)?;
             let kind = if map {
                 "MapStateFailed"
@@ -261,7 +334,12 @@ impl Machine<'_> {
                 kind,
                 json!({"name": state.name, "error": e.error, "cause": e.cause}),
             )?;
+            let keyed = matches!(&frame.phase, Phase::Fork(f) if f.keyed.is_some());
             if self.state_failed(execution, &machine, &mut frame, state, e)? {
+                // Caught: the Map's records are not needed again.
+                if keyed {
+                    self.take_keyed_results(execution, frame.id)?;
+                }
                 self.enqueue(execution, &frame)?;
             }
             return Ok(());
@@ -272,16 +350,24 @@ impl Machine<'_> {
         let Phase::Fork(fork) = &mut frame.phase else {
             unreachable!()
         };
-        if fork.results.iter().any(Option::is_none) {
-            return self.save_frame(execution, &frame);
-        }
-        let results: Vec<Result<Value, StatesError>> = fork
-            .results
-            .drain(..)
-            .map(|r| r.expect("all present"))
-            .collect();
+        let tolerance = fork.tolerance;
+        let results: Vec<Result<Value, StatesError>> = match fork.keyed {
+            Some(k) if k.done < k.total => return self.save_frame(execution, &frame),
+            Some(_) => {
+                self.restore_fork_input(execution, &mut frame)?;
+                self.take_keyed_results(execution, frame.id)?
+            }
+            None if fork.results.iter().any(Option::is_none) => {
+                return self.save_frame(execution, &frame)
+            }
+            None => fork
+                .results
+                .drain(..)
+                .map(|r| r.expect("all present"))
+                .collect(),
+        };
         let output = if map {
-            step::map_output(state, fork.tolerance, results.len() as u64, results)
+            step::map_output(state, tolerance, results.len() as u64, results)
         } else {
             results
                 .into_iter()
@@ -344,6 +430,9 @@ impl Machine<'_> {
         if fork.run.is_some() {
             return self.refork_distributed(execution, frame, fork);
         }
+        if fork.keyed.is_some() {
+            return self.refork_keyed(execution, frame, fork);
+        }
         let kept = fork
             .results
             .iter()
@@ -383,6 +472,47 @@ impl Machine<'_> {
                 self.enqueue(execution, &child)?;
             }
         }
+        self.save_frame(execution, frame)?;
+        Ok(true)
+    }
+
+    /// [`Machine::refork`] of a keyed Map: failed results are dropped and
+    /// their iterations run again with the items kept for them.
+    fn refork_keyed(
+        &mut self,
+        execution: &str,
+        frame: &mut Frame,
+        mut fork: Fork,
+    ) -> Result<bool, EngineError> {
+        let mut kept = 0;
+        for key in self
+            .tx
+            .keys_with_prefix(&keys::map_results_prefix(execution, frame.id))?
+        {
+            match self.tx.get::<Result<Value, StatesError>>(&key)? {
+                Some(Ok(_)) => kept += 1,
+                _ => self.tx.remove(key),
+            }
+        }
+        let total = fork.total();
+        if kept == 0 || kept == total {
+            self.take_keyed_results(execution, frame.id)?;
+            return Ok(false);
+        }
+        let (workflow, version) = {
+            let e = &self.execution(execution)?.execution;
+            (e.workflow.clone(), e.version)
+        };
+        let machine = self.definition(&workflow, version)?;
+        fork.keyed = Some(Keyed { total, done: kept });
+        fork.failures = 0;
+        fork.running = 0;
+        fork.next_item = 0;
+        frame.retry = RetryState::default();
+        let input = std::mem::take(&mut frame.input);
+        self.tx.put(keys::fork_input(execution, frame.id), &input)?;
+        frame.phase = Phase::Fork(fork);
+        self.start_iterations(execution, &machine, frame)?;
         self.save_frame(execution, frame)?;
         Ok(true)
     }

@@ -124,14 +124,13 @@ impl Machine<'_> {
         }
         self.executions.remove(id);
         let e = &rec.execution;
-        for prefix in [
+        let prefixes = [
             keys::history_prefix(id),
             keys::frame_prefix(id),
             keys::variables_prefix(id),
             keys::children_prefix(id),
-            keys::map_prefixes(id)[0].clone(),
-            keys::map_prefixes(id)[1].clone(),
-        ] {
+        ];
+        for prefix in prefixes.into_iter().chain(keys::map_prefixes(id)) {
             for key in self.tx.keys_with_prefix(&prefix)? {
                 self.tx.remove(key);
             }
