@@ -34,6 +34,13 @@ try:
     out["usr"] = "written"
 except OSError as e:
     out["usr"] = "refused: %s" % e
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+# Calls anyone may make without the syscall filter: keyctl(GET_KEYRING_ID)
+# and ptrace(TRACEME) (x86_64 numbers 250 and 101).
+for name, args in [("keyctl", (250, 0, -3, 0)), ("ptrace", (101, 0, 0, 0, 0))]:
+    r = libc.syscall(*args)
+    out[name] = "allowed" if r >= 0 else "refused: errno %d" % ctypes.get_errno()
 print(json.dumps(out))
 "#;
 
@@ -161,6 +168,18 @@ fn a_plain_serve_sandboxes_process_functions() {
     );
     assert!(r["data"].as_str().unwrap().starts_with("refused"), "{out}");
     assert!(r["usr"].as_str().unwrap().starts_with("refused"), "{out}");
+    // The syscall filter: EPERM (1).
+    assert_eq!(r["keyctl"], "refused: errno 1", "{out}");
+    assert_eq!(r["ptrace"], "refused: errno 1", "{out}");
+    let doctor = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&doctor.stdout);
+    assert!(doctor.status.success(), "{text}");
+    assert!(text.contains("ok syscall filter"), "{text}");
+    assert!(text.contains("--isolation on: can start"), "{text}");
+    assert!(text.contains("warning: --isolation off"), "{text}");
     // The engine's environment (SLUICE_LOG, the test runner's variables)
     // is not inherited: only the Lambda variables and the function's env.
     let env: Vec<&str> = r["env"]

@@ -23,6 +23,7 @@ pub struct Plan {
     pub(super) rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
     pub(super) api_socket: Option<RawFd>,
     pub(super) root_user: bool,
+    pub(super) seccomp: Option<std::sync::Arc<seccompiler::BpfProgram>>,
 }
 
 /// `Err(errno)` of the last call.
@@ -236,6 +237,10 @@ impl Plan {
         }
         check(libc::chdir(self.work_dir.as_ptr()))?;
         check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
+        // Last: the filter refuses some of the calls above.
+        if let Some(program) = &self.seccomp {
+            super::seccomp::install(program)?;
+        }
         Ok(())
     }
 }

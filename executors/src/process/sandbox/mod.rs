@@ -49,6 +49,9 @@ pub const API_PORT: u16 = 9001;
 /// cgroup is managed by someone else): memory and process limits then fall
 /// back to `RLIMIT_AS` and `RLIMIT_NPROC`.
 pub const CGROUPS_VAR: &str = "SLUICE_SANDBOX_CGROUPS";
+/// Set to `off` to run sandboxed functions without the syscall filter
+/// (for a runtime that needs one of the calls it refuses).
+pub const SECCOMP_VAR: &str = "SLUICE_SANDBOX_SECCOMP";
 
 /// One isolation layer and whether it is in force.
 #[derive(Debug, Clone, Serialize)]
@@ -80,6 +83,8 @@ pub struct Isolation {
     root_dir: PathBuf,
     /// Functions run as [`SANDBOX_UID`] (when the engine is root).
     drop_uid: bool,
+    /// The syscall filter ([`seccomp`]), when this machine takes one.
+    seccomp: Option<Arc<seccompiler::BpfProgram>>,
     layers: Vec<Layer>,
 }
 
@@ -132,6 +137,7 @@ mod cgroups;
 mod child;
 mod handover;
 mod probe;
+pub mod seccomp;
 
 pub use cgroups::InstanceCgroups;
 pub use child::Plan;
@@ -189,6 +195,7 @@ impl Isolation {
                     cpu_base: full.cpu_base.clone(),
                     root_dir: full.root_dir.clone(),
                     drop_uid: false,
+                    seccomp: None,
                     layers,
                 })
             })
@@ -455,6 +462,7 @@ impl Isolation {
             api_socket: api_child.as_ref().map(AsRawFd::as_raw_fd),
             // SAFETY: plain getter.
             root_user: self.drop_uid && unsafe { libc::geteuid() } == 0,
+            seccomp: self.seccomp.clone(),
         };
         Ok(Prepared {
             plan: Arc::new(plan),

@@ -20,6 +20,26 @@ fn probe_unshare(flag: libc::c_int) -> bool {
     c.status().map(|s| s.success()).unwrap_or(false)
 }
 
+/// The compiled filter, if a process can install it on this machine.
+fn probe_seccomp() -> Result<seccompiler::BpfProgram, String> {
+    use std::os::unix::process::CommandExt;
+    if std::env::var(super::SECCOMP_VAR).as_deref() == Ok("off") {
+        return Err(format!("turned off ({}=off)", super::SECCOMP_VAR));
+    }
+    let program = super::seccomp::program()?;
+    let installed = std::sync::Arc::new(program.clone());
+    let mut c = std::process::Command::new("/bin/true");
+    // SAFETY: the filter is installed with prctl/seccomp only.
+    unsafe {
+        c.pre_exec(move || super::seccomp::install(&installed));
+    }
+    match c.status() {
+        Ok(s) if s.success() => Ok(program),
+        Ok(s) => Err(format!("a process with the filter did not run ({s})")),
+        Err(e) => Err(format!("seccomp was refused on this machine: {e}")),
+    }
+}
+
 fn own_cgroup_v2() -> Option<PathBuf> {
     let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
     let rel = text.lines().find_map(|l| l.strip_prefix("0::"))?;
@@ -178,6 +198,18 @@ impl Isolation {
                 "RLIMIT_CPU on stdio processes".into()
             },
         });
+        let seccomp = probe_seccomp();
+        layers.push(Layer {
+            name: "syscall filter",
+            available: seccomp.is_ok(),
+            detail: match &seccomp {
+                Ok(_) => format!(
+                    "seccomp: {} system calls a function never needs fail with EPERM (mount, unshare, ptrace, bpf, …)",
+                    super::seccomp::DENIED.len()
+                ),
+                Err(e) => e.clone(),
+            },
+        });
         layers.push(Layer {
             name: "invocation end",
             available: true,
@@ -206,6 +238,7 @@ impl Isolation {
             cpu_base,
             root_dir,
             drop_uid: true,
+            seccomp: seccomp.ok().map(std::sync::Arc::new),
             layers,
         }
     }
