@@ -59,7 +59,7 @@ pub fn program() -> Result<BpfProgram, String> {
         .map_err(|e| format!("no syscall filter for {}: {e}", std::env::consts::ARCH))?;
     let rules: BTreeMap<i64, Vec<_>> = DENIED
         .iter()
-        .map(|(_, nr)| (*nr as i64, Vec::new()))
+        .map(|(_, nr)| (i64::from(*nr), Vec::new()))
         .collect();
     let filter = SeccompFilter::new(
         rules,
