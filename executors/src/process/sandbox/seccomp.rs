@@ -59,7 +59,7 @@ pub fn program() -> Result<BpfProgram, String> {
         .map_err(|e| format!("no syscall filter for {}: {e}", std::env::consts::ARCH))?;
     let rules: BTreeMap<i64, Vec<_>> = DENIED
         .iter()
-        .map(|(_, nr)| (i64::from(*nr), Vec::new()))
+        .map(|(_, nr)| (*nr, Vec::new()))
         .collect();
     let filter = SeccompFilter::new(
         rules,
