@@ -92,6 +92,14 @@ impl From<EngineError> for ApiError {
                     "the server could not read or write its store; the server log has the details",
                 )
             }
+            EngineError::Corrupt { .. } => {
+                tracing::error!(error = %e, "a corrupt record while answering a request");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    codes::INTERNAL,
+                    e.to_string(),
+                )
+            }
             EngineError::DiskFull(m) => {
                 crate::ops::count_refusal("disk_full");
                 Self::new(

@@ -156,6 +156,11 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         "Deployed workflows.",
         &[(String::new(), counts.workflows)],
     );
+    gauge(
+        "sluice_store_quarantined_records",
+        "Stored records that did not parse and were set aside under q/ (the server log names them).",
+        &[(String::new(), state.engine.quarantined().map_or(0, |q| q.len() as u64))],
+    );
     refusals_text(&mut out);
     crate::deadletters::metrics(&mut out, &state.engine);
     if let Some(functions) = &state.functions {

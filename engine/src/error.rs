@@ -22,6 +22,11 @@ pub enum EngineError {
     /// The store failed (HTTP 500).
     #[error("storage error: {0}")]
     Storage(String),
+    /// A stored record does not parse (a flipped byte, a torn write): it
+    /// is set aside under `q/` ([`crate::store::keys::quarantine`]) and
+    /// the rest of the store goes on (HTTP 500 naming the key).
+    #[error("the stored record {key} is corrupt ({reason}); it is set aside under q/{key} and the rest of the store goes on")]
+    Corrupt { key: String, reason: String },
     /// The store's disk is below its free-space reserve (HTTP 507);
     /// nothing was stored.
     #[error("{0}")]

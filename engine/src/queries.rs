@@ -13,9 +13,23 @@ pub const MAX_PAGE: usize = 1000;
 
 impl Engine {
     pub fn execution(&self, id: &str) -> Result<Execution, EngineError> {
-        get::<ExecutionRecord>(self.tree(), &keys::execution(id))?
+        get::<ExecutionRecord>(self.tree(), &keys::execution(id))
+            .inspect_err(|e| {
+                if let EngineError::Corrupt { key, .. } = e {
+                    self.report_corrupt(key);
+                }
+            })?
             .map(|r| r.execution)
-            .ok_or_else(|| EngineError::NotFound(format!("no execution with id {id}")))
+            .ok_or_else(|| {
+                let key = keys::execution(id);
+                match self.tree().contains_key(keys::quarantine(&key).as_bytes()) {
+                    Ok(true) => EngineError::Corrupt {
+                        key,
+                        reason: "it did not parse when it was read".into(),
+                    },
+                    _ => EngineError::NotFound(format!("no execution with id {id}")),
+                }
+            })
     }
 
     /// The child executions `id` started (Distributed Map items, Tasks'

@@ -205,6 +205,10 @@ enum Command {
         before_ms: i64,
         reply: Reply<usize>,
     },
+    /// A reader met a record that does not parse: set it aside.
+    Quarantine {
+        key: String,
+    },
 }
 
 struct Inner {
@@ -494,6 +498,29 @@ impl Engine {
     }
 
     /// True once recovery has re-dispatched every unfinished task.
+    /// A reader met a record that does not parse: the writer sets it
+    /// aside (best effort; the next reader asks again).
+    pub(crate) fn report_corrupt(&self, key: &str) {
+        let _ = self.inner.commands.try_send(Command::Quarantine {
+            key: key.to_string(),
+        });
+    }
+
+    /// The keys of the records set aside as corrupt (`q/`).
+    pub fn quarantined(&self) -> Result<Vec<String>, EngineError> {
+        let mut out = Vec::new();
+        for k in self
+            .inner
+            .tree
+            .scan_prefix(keys::QUARANTINE.as_bytes())
+            .keys()
+        {
+            let k = k?;
+            out.push(String::from_utf8_lossy(&k[keys::QUARANTINE.len()..]).into_owned());
+        }
+        Ok(out)
+    }
+
     pub fn recovered(&self) -> bool {
         self.inner.recovered.load(Ordering::Acquire)
     }
@@ -628,13 +655,30 @@ impl Engine {
             if !matches!(self.execution(&id), Ok(e) if e.status == crate::api::Status::Running) {
                 continue; // ended since the store was opened
             }
-            for f in self
+            for item in self
                 .inner
                 .tree
                 .scan_prefix(keys::frame_prefix(&id).as_bytes())
-                .values()
             {
-                let frame: Frame = serde_json::from_slice(&f?)?;
+                let (key, bytes) = item?;
+                let key = String::from_utf8_lossy(&key).into_owned();
+                let frame: Frame = match crate::store::parse(&key, &bytes) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        // The execution cannot go on from a record it cannot
+                        // read: set the record aside and end the execution.
+                        tracing::error!(execution = %id, error = %e, "a corrupt frame stops its execution");
+                        self.report_corrupt(&key);
+                        let _ = self
+                            .stop(
+                                &id,
+                                Some("Sluice.CorruptRecord".into()),
+                                Some(e.to_string()),
+                            )
+                            .await;
+                        break;
+                    }
+                };
                 match frame.phase {
                     // A child execution started by a Task runs (and reports) by itself.
                     Phase::Task { ref resource, .. }
@@ -1028,7 +1072,8 @@ impl Command {
             Command::DeleteWorkflow { .. }
             | Command::DeleteExecution { .. }
             | Command::DeleteDeadLetters { .. }
-            | Command::PruneDedupe { .. } => LowDisk::Allow,
+            | Command::PruneDedupe { .. }
+            | Command::Quarantine { .. } => LowDisk::Allow,
             _ => LowDisk::Refuse,
         }
     }
@@ -1059,7 +1104,22 @@ impl Command {
             Command::TaskDone { .. }
             | Command::BucketDone { .. }
             | Command::Timer { .. }
-            | Command::Resume { .. } => {}
+            | Command::Resume { .. }
+            | Command::Quarantine { .. } => {}
+        }
+    }
+}
+
+/// After a command failed on a record that does not parse: quarantine it,
+/// so the next command does not fail the same way.
+fn set_aside(machine: &mut Machine, e: &EngineError) {
+    if let EngineError::Corrupt { key, .. } = e {
+        match machine.quarantine(key) {
+            Ok(_) => machine.savepoint(),
+            Err(e) => {
+                tracing::error!(error = %e, key, "a corrupt record could not be set aside");
+                machine.rollback();
+            }
         }
     }
 }
@@ -1085,6 +1145,7 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
             }
             Err(e) => {
                 machine.rollback();
+                set_aside(machine, &e);
                 // Also after the flush: the error may come from an earlier
                 // batch's writes (a task token already used, a name taken)
                 // that are applied but not durable yet.
@@ -1100,6 +1161,7 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
             Err(e) => {
                 tracing::error!(error = %e, "an engine command failed");
                 machine.rollback();
+                set_aside(machine, &e);
             }
         }
     }
@@ -1166,6 +1228,10 @@ fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Deferred>) {
             outcome,
         } => {
             let r = machine.bucket_done(&execution, frame, attempt, outcome);
+            internal(machine, r)
+        }
+        Command::Quarantine { key } => {
+            let r = machine.quarantine(&key).map(|_| ());
             internal(machine, r)
         }
         Command::Resume { execution, frame } => {

@@ -43,6 +43,8 @@ pub(crate) fn num(n: u64) -> String {
 pub(crate) mod keys {
     use super::num;
     pub const WORKFLOWS: &str = "w/";
+    /// Records that did not parse, under their own key.
+    pub const QUARANTINE: &str = "q/";
     pub fn workflow(name: &str) -> String {
         format!("{WORKFLOWS}{name}")
     }
@@ -88,6 +90,10 @@ pub(crate) mod keys {
     }
     pub fn map_items_prefix(id: &str, frame: u64) -> String {
         format!("mi/{id}/{}/", num(frame))
+    }
+    /// Where a record that does not parse is set aside.
+    pub fn quarantine(key: &str) -> String {
+        format!("{QUARANTINE}{key}")
     }
     /// The result of iteration `index` of an inline Map frame.
     pub fn map_result(id: &str, frame: u64, index: usize) -> String {
@@ -197,9 +203,17 @@ pub(crate) fn get<T: DeserializeOwned>(
     key: &str,
 ) -> Result<Option<T>, EngineError> {
     match tree.get(key.as_bytes())? {
-        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        Some(bytes) => parse(key, &bytes).map(Some),
         None => Ok(None),
     }
+}
+
+/// A stored value, or [`EngineError::Corrupt`] naming its key.
+pub(crate) fn parse<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, EngineError> {
+    serde_json::from_slice(bytes).map_err(|e| EngineError::Corrupt {
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// Staged writes of one batch; reads see them before the tree. Writes of
@@ -233,7 +247,7 @@ impl<'t> Tx<'t> {
 
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, EngineError> {
         match self.staged(key) {
-            Some(Some(bytes)) => Ok(Some(serde_json::from_slice(bytes)?)),
+            Some(Some(bytes)) => parse(key, bytes).map(Some),
             Some(None) => Ok(None),
             None => get(self.tree, key),
         }
@@ -243,6 +257,20 @@ impl<'t> Tx<'t> {
         self.note_write(&key);
         self.pending.insert(key, Some(serde_json::to_vec(value)?));
         Ok(())
+    }
+
+    /// The raw bytes under `key`, as staged.
+    pub fn get_raw(&self, key: &str) -> Result<Option<Vec<u8>>, EngineError> {
+        match self.staged(key) {
+            Some(v) => Ok(v.clone()),
+            None => Ok(self.tree.get(key.as_bytes())?.map(|v| v.to_vec())),
+        }
+    }
+
+    /// Store raw bytes under `key`.
+    pub fn put_raw(&mut self, key: String, bytes: Vec<u8>) {
+        self.note_write(&key);
+        self.pending.insert(key, Some(bytes));
     }
 
     /// [`Tx::put`], answering the size of the stored value.

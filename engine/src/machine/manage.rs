@@ -146,3 +146,29 @@ impl Machine<'_> {
         Ok(())
     }
 }
+
+impl Machine<'_> {
+    /// Set aside a record that does not parse: its bytes move to
+    /// `q/KEY`, so readers and recovery stop meeting it; an execution's
+    /// running marker goes with its record. False when the record parses
+    /// (again) or is gone.
+    pub fn quarantine(&mut self, key: &str) -> Result<bool, EngineError> {
+        let Some(bytes) = self.tx.get_raw(key)? else {
+            return Ok(false);
+        };
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+            return Ok(false);
+        }
+        tracing::error!(
+            key,
+            "a stored record does not parse; it is set aside under q/"
+        );
+        self.tx.put_raw(keys::quarantine(key), bytes);
+        self.tx.remove(key.to_string());
+        if let Some(id) = key.strip_prefix("e/") {
+            self.tx.remove(keys::running(id));
+            self.executions.remove(id);
+        }
+        Ok(true)
+    }
+}

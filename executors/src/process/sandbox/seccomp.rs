@@ -57,10 +57,7 @@ pub const DENIED: &[(&str, libc::c_long)] = &[
 pub fn program() -> Result<BpfProgram, String> {
     let arch = TargetArch::try_from(std::env::consts::ARCH)
         .map_err(|e| format!("no syscall filter for {}: {e}", std::env::consts::ARCH))?;
-    let rules: BTreeMap<i64, Vec<_>> = DENIED
-        .iter()
-        .map(|(_, nr)| (*nr, Vec::new()))
-        .collect();
+    let rules: BTreeMap<i64, Vec<_>> = DENIED.iter().map(|(_, nr)| (*nr, Vec::new())).collect();
     let filter = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
