@@ -244,6 +244,18 @@ fn isolation_off_keeps_the_limits_and_refuses_what_it_cannot_enforce() {
     );
     let (s, _) = server.call("GET", "/api/v1/functions/closed", None);
     assert_eq!(s, 404, "nothing stored");
+    // Layers need the sandbox's filesystem view.
+    let (s, e) = server.call(
+        "PUT",
+        "/api/v1/functions/layered",
+        Some(
+            json!({"name": "layered", "runtime": "process", "protocol": "stdio",
+                    "command": ["true"], "codeDir": "/tmp", "network": true,
+                    "layers": [format!("sha256:{}", "0".repeat(64))]}),
+        ),
+    );
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["details"][0]["pointer"], "/layers", "{e}");
 
     // What it can enforce, it does: nothing outlives an invocation.
     detached_children_end_with_the_invocation(&server, 3201);
@@ -268,4 +280,80 @@ fn a_folder_of_functions_that_cannot_be_enforced_stops_the_start() {
         err.contains("/network") && err.contains("\"network\": true"),
         "{err}"
     );
+}
+
+/// A zip of `(name, content)` files.
+fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in entries {
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(content.as_bytes()).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn upload_layer(server: &Server, entries: &[(&str, &str)]) -> String {
+    let (s, info) = server.upload(
+        "POST",
+        "/api/v1/packages",
+        "application/zip",
+        &zip_of(entries),
+    );
+    assert_eq!(s, 200, "{info}");
+    info["package"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn layers_are_mounted_read_only_at_opt_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = write_functions(dir.path(), false);
+    let server = Server::start(dir.path(), &functions);
+    let first = upload_layer(
+        &server,
+        &[
+            ("python/greet.py", "WHO = 'first'\n"),
+            ("python/only_first.py", "X = 1\n"),
+        ],
+    );
+    let second = upload_layer(&server, &[("python/greet.py", "WHO = 'second'\n")]);
+    let code = dir.path().join("code");
+    std::fs::write(
+        code.join("layered.py"),
+        "import json, sys, greet, only_first\n\
+         json.load(sys.stdin)\n\
+         try:\n    open('/opt/python/new.py', 'w')\n    w = 'written'\n\
+         except OSError as e:\n    w = 'refused'\n\
+         print(json.dumps({'who': greet.WHO, 'x': only_first.X, 'write': w}))\n",
+    )
+    .unwrap();
+    let (s, e) = server.call(
+        "PUT",
+        "/api/v1/functions/layered",
+        Some(
+            json!({"name": "layered", "runtime": "process", "protocol": "stdio",
+                    "command": ["python3", "layered.py"], "codeDir": code,
+                    "layers": [first, second]}),
+        ),
+    );
+    assert_eq!(s, 200, "{e}");
+    let out = invoke(&server, "layered", json!({}));
+    assert_eq!(
+        out["result"],
+        json!({"who": "second", "x": 1, "write": "refused"}),
+        "{out}"
+    );
+    // A layer the server does not have is refused at deploy.
+    let (s, e) = server.call(
+        "PUT",
+        "/api/v1/functions/missing",
+        Some(
+            json!({"name": "missing", "runtime": "process", "protocol": "stdio",
+                    "command": ["true"], "codeDir": "/tmp",
+                    "layers": [format!("sha256:{}", "0".repeat(64))]}),
+        ),
+    );
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["details"][0]["pointer"], "/layers/0", "{e}");
 }

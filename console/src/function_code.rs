@@ -61,6 +61,18 @@ pub(crate) async fn inline(state: &AppState, body: &mut Value) -> Result<Option<
 /// A definition's `"package"` must be stored here: versions keep pointing
 /// at it, so it cannot be uploaded later.
 pub(crate) fn check_package(state: &AppState, def: &FunctionDef) -> Result<(), ApiError> {
+    for (i, layer) in def.layers.iter().enumerate() {
+        if !state
+            .packages
+            .as_ref()
+            .is_some_and(|h| h.get(layer).is_some())
+        {
+            return Err(invalid(
+                &format!("/layers/{i}"),
+                format!("no package {layer} on this server; upload the layer's archive first with POST /api/v1/packages"),
+            ));
+        }
+    }
     let Some(reference) = &def.package else {
         return Ok(());
     };

@@ -92,6 +92,11 @@ pub struct FunctionDef {
     /// code folder, and a `wasm` function's `module` is a path inside it.
     #[serde(default)]
     pub package: Option<String>,
+    /// `process`: read-only layers (packages, `sha256:…` as `package`),
+    /// mounted at `/opt` in the sandbox as Lambda does (later layers
+    /// override earlier ones), at most [`MAX_LAYERS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<String>,
     /// `process`: `lambda` (default) or `stdio`.
     #[serde(default)]
     pub protocol: Protocol,
@@ -102,6 +107,9 @@ pub struct FunctionDef {
     #[serde(default)]
     pub url: Option<String>,
 }
+
+/// Most layers a function may have (Lambda's limit).
+pub const MAX_LAYERS: usize = 5;
 
 /// The prefix of a package reference (`"package": "sha256:<hex>"`).
 pub const PACKAGE_PREFIX: &str = "sha256:";
@@ -189,6 +197,26 @@ impl FunctionDef {
         }
         if let Some(reference) = &def.package {
             check_package(&def, reference, &mut problems);
+        }
+        if !def.layers.is_empty() && def.runtime != Runtime::Process {
+            problems.push(
+                "/layers",
+                "layers are for process functions (stdio and lambda)",
+            );
+        }
+        if def.layers.len() > MAX_LAYERS {
+            problems.push(
+                "/layers",
+                format!("a function has at most {MAX_LAYERS} layers; merge some into one package"),
+            );
+        }
+        for (i, layer) in def.layers.iter().enumerate() {
+            if package_digest(layer).is_none() {
+                problems.push(
+                    format!("/layers/{i}"),
+                    format!("'{layer}' is not a package reference; give \"sha256:\" and the 64 hex digits of an uploaded archive"),
+                );
+            }
         }
         if problems.is_empty() {
             Ok(def)

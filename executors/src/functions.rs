@@ -30,6 +30,9 @@ pub struct Deployed {
     pub code_dir: PathBuf,
     /// `module`, absolute (`wasm`).
     pub module: Option<PathBuf>,
+    /// The unpacked folders of the definition's `layers`, in order (set
+    /// by whoever resolves packages).
+    pub layers: Vec<PathBuf>,
 }
 
 impl Deployed {
@@ -53,6 +56,7 @@ impl Deployed {
             version,
             code_dir,
             module,
+            layers: Vec::new(),
         }
     }
 
@@ -60,6 +64,16 @@ impl Deployed {
         self.version
             .map_or_else(|| "$LATEST".to_string(), |v| v.to_string())
     }
+}
+
+/// The folder of `deployed`'s layers (merged when several); a layer that
+/// cannot be merged is logged and left out (the function then fails on
+/// what it misses, with its own error).
+fn opt_dir(deployed: &Deployed) -> Option<PathBuf> {
+    process::layers::opt_dir(&deployed.layers).unwrap_or_else(|e| {
+        tracing::error!(function = %deployed.def.name, error = %e, "cannot merge the function's layers");
+        None
+    })
 }
 
 /// The result of one invocation and what it cost.
@@ -113,6 +127,7 @@ impl Function {
                     code_dir: deployed.code_dir.clone(),
                     env: env.clone(),
                     isolation,
+                    opt: opt_dir(&deployed),
                 })))
             }
             (Runtime::Wasm, _) => Runner::Wasm(tokio::sync::OnceCell::new()),
@@ -571,13 +586,22 @@ async fn run(
             env.push(("SLUICE_IDEMPOTENCY_KEY".into(), caller.request_id.clone()));
             env.push(("AWS_LAMBDA_REQUEST_ID".into(), caller.request_id.clone()));
             let (def, dir, event) = (def.clone(), deployed.code_dir.clone(), event.clone());
+            let opt = opt_dir(deployed);
             let isolation = inner
                 .isolation
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone();
             let joined = tokio::task::spawn_blocking(move || {
-                process::stdio::invoke(&def, &dir, &env, &event, timeout, isolation.as_deref())
+                process::stdio::invoke(
+                    &def,
+                    &dir,
+                    &env,
+                    &event,
+                    timeout,
+                    isolation.as_deref(),
+                    opt.as_deref(),
+                )
             })
             .await;
             let (result, run) = joined.map_err(|e| {

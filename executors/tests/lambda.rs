@@ -191,6 +191,7 @@ async fn the_first_invocation_of_an_instance_started_for_it_is_cold_even_if_init
         version: "$LATEST".into(),
         env: Vec::new(),
         isolation: None,
+        opt: None,
     };
     // A pool started on demand: the invocation waits for the init.
     let pool = Pool::new(spec.clone());

@@ -42,6 +42,13 @@ pub async fn preload(
                 dir.display()
             );
         }
+        if let Some(l) = d.def.layers.iter().find(|l| packages.get(l).is_none()) {
+            anyhow::bail!(
+                "function '{}' in {} has layer {l}, which this server does not have; upload it first (POST /api/v1/packages)",
+                d.def.name,
+                dir.display()
+            );
+        }
         let body = serde_json::to_value(&d.def).context("encoding a definition")?;
         let body = sluice_executors::absolute_body(
             &body,
@@ -73,7 +80,10 @@ fn sync_one(
         match FunctionDef::from_value(&doc.body) {
             Ok(def) => {
                 let base = super::packages::base(packages, &def);
-                deployed.push(Deployed::new(def, Some(doc.version), &base))
+                let layers = super::packages::layers(packages, &def);
+                let mut d = Deployed::new(def, Some(doc.version), &base);
+                d.layers = layers;
+                deployed.push(d)
             }
             Err(p) => tracing::warn!(
                 function = %name,

@@ -67,6 +67,20 @@ pub fn host(store: &Arc<PackageStore>) -> Arc<dyn PackageHost> {
     Arc::new(Host(store.clone()))
 }
 
+/// The unpacked folders of a definition's layers, in order.
+pub fn layers(store: &PackageStore, def: &FunctionDef) -> Vec<PathBuf> {
+    def.layers
+        .iter()
+        .filter_map(|l| {
+            let dir = store.code_dir(l);
+            if !dir.as_ref().is_some_and(|d| d.is_dir()) {
+                tracing::error!(function = %def.name, layer = %l, "a layer of the function is missing from the data folder; its invocations will miss its files");
+            }
+            dir
+        })
+        .collect()
+}
+
 /// The folder a definition's relative paths resolve against: its package's
 /// files when it has one (which is then its code folder), else `/`
 /// (stored definitions have absolute paths).

@@ -79,6 +79,8 @@ pub struct Spec {
     pub env: Vec<(String, String)>,
     /// The Linux sandbox, when switched on.
     pub isolation: Option<Arc<crate::process::sandbox::Isolation>>,
+    /// The function's layers as one folder, mounted at `/opt`.
+    pub opt: Option<PathBuf>,
 }
 
 impl Instance {
@@ -119,6 +121,7 @@ impl Instance {
                     cpu_seconds: None,
                     network: spec.def.network,
                     api_listener: true,
+                    opt: spec.opt.as_deref(),
                 })
                 .map_err(|e| {
                     fail(format!(

@@ -3,6 +3,7 @@
 //! ([`stdio`]); `lambda` keeps warm ones that call the Runtime API
 //! ([`crate::lambda`]).
 
+pub mod layers;
 #[cfg(target_os = "linux")]
 mod oom;
 pub mod sandbox;
@@ -59,6 +60,19 @@ pub fn environment(def: &FunctionDef, version: &str, code_dir: &Path) -> Vec<(St
         ("LAMBDA_RUNTIME_DIR".into(), code_dir.display().to_string()),
         ("_HANDLER".into(), handler),
     ];
+    if !def.layers.is_empty() {
+        // Where Lambda's runtimes look for what layers bring.
+        env.retain(|(k, _)| k != "PATH");
+        env.extend([
+            ("PATH".to_string(), format!("/opt/bin:{PATH}")),
+            ("LD_LIBRARY_PATH".to_string(), "/opt/lib".to_string()),
+            ("PYTHONPATH".to_string(), "/opt/python".to_string()),
+            (
+                "NODE_PATH".to_string(),
+                "/opt/nodejs/node_modules".to_string(),
+            ),
+        ]);
+    }
     for (k, v) in &def.env {
         env.retain(|(name, _)| name != k);
         env.push((k.clone(), v.clone()));

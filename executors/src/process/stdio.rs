@@ -91,6 +91,7 @@ pub fn invoke(
     event: &Value,
     timeout: Duration,
     isolation: Option<&super::sandbox::Isolation>,
+    opt: Option<&Path>,
 ) -> (Result<Value, TaskError>, Run) {
     let mut run = Run::default();
     let fail = |cause: String| TaskError::new(names::TASK_FAILED, cause);
@@ -118,6 +119,7 @@ pub fn invoke(
                 cpu_seconds: Some(timeout.as_secs() + 1),
                 network: def.network,
                 api_listener: false,
+                opt,
             };
             match iso.prepare(&needs) {
                 Ok(p) => Some(p),

@@ -128,6 +128,7 @@ pub fn visible_paths() -> Vec<String> {
     out.extend(DEV_FILES.iter().map(|d| d.to_string()));
     out.push("the function's code folder or unpacked package (read-only)".into());
     out.push("its interpreter's folder, when outside /usr (read-only)".into());
+    out.push("/opt: its layers, when it has any (read-only)".into());
     out.push("/tmp: private tmpfs of memoryMb (16 to 512 MiB)".into());
     out.push("/proc: its own PID namespace only".into());
     out
@@ -213,6 +214,17 @@ impl Isolation {
     /// Why `def` cannot run here as it is written: what it asks for that
     /// this isolation cannot enforce, as (JSON pointer, message).
     pub fn refusal(&self, def: &FunctionDef) -> Option<(&'static str, String)> {
+        if def.runtime == Runtime::Process && !def.layers.is_empty() && !self.mounts {
+            return Some((
+                "/layers",
+                format!(
+                    "function '{}' has layers, which are mounted at /opt inside the sandbox; \
+                     this server runs process functions with --isolation off (no filesystem \
+                     view). Run it with --isolation on, or put the layers' files in the code folder",
+                    def.name
+                ),
+            ));
+        }
         if def.runtime != Runtime::Process || def.network || self.private_network() {
             return None;
         }
@@ -266,6 +278,8 @@ pub struct Needs<'a> {
     pub network: bool,
     /// A Runtime API listener must be created inside the sandbox.
     pub api_listener: bool,
+    /// The function's layers, mounted read-only at `/opt`.
+    pub opt: Option<&'a Path>,
 }
 
 /// The folder an interpreter lives in, two levels up from its binary
@@ -417,6 +431,10 @@ impl Isolation {
                 add_dir(p, &mut dirs);
                 // A symlink (e.g. /bin → usr/bin) is re-created by binding its target's path.
                 binds.push((cstr(p), cstr(&join_root(root, p)), true));
+            }
+            if let Some(opt) = needs.opt {
+                add_dir(Path::new("/opt"), &mut dirs);
+                binds.push((cstr(opt), cstr(&root.join("opt")), true));
             }
             add_dir(Path::new("/etc"), &mut dirs);
             for f in ETC_FILES.iter().map(Path::new).filter(|f| f.exists()) {
