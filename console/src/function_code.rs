@@ -62,10 +62,10 @@ pub(crate) async fn inline(state: &AppState, body: &mut Value) -> Result<Option<
 /// at it, so it cannot be uploaded later.
 pub(crate) fn check_package(state: &AppState, def: &FunctionDef) -> Result<(), ApiError> {
     for (i, layer) in def.layers.iter().enumerate() {
-        if !state
+        if state
             .packages
             .as_ref()
-            .is_some_and(|h| h.get(layer).is_some())
+            .is_none_or(|h| h.get(layer).is_none())
         {
             return Err(invalid(
                 &format!("/layers/{i}"),
