@@ -263,3 +263,102 @@ async fn the_login_trades_a_token_for_a_cookie_that_opens_pages_and_the_api() {
         .unwrap()
         .contains("Max-Age=0"));
 }
+
+/// Every (method, path) the router serves, read from the router's own
+/// source (`console/src/lib.rs`), so that a route added there is walked
+/// here without anyone listing it.
+fn routes_from_the_router() -> Vec<(Method, String)> {
+    let source = include_str!("../src/lib.rs");
+    let api_end = source.find(".nest(\"/api/v1\"").expect("the API is nested");
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(found) = source[at..].find(".route(") {
+        let start = at + found + ".route(".len();
+        // The call's text, to its closing parenthesis.
+        let mut depth = 1;
+        let mut end = start;
+        for (i, c) in source[start..].char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                end = start + i;
+                break;
+            }
+        }
+        let call = &source[start..end];
+        at = end;
+        let Some(path) = call.split('"').nth(1) else {
+            continue; // the console pages, walked separately
+        };
+        let prefix = if start < api_end { "/api/v1" } else { "" };
+        for (name, method) in [
+            ("get(", Method::GET),
+            ("post(", Method::POST),
+            ("put(", Method::PUT),
+            ("delete(", Method::DELETE),
+        ] {
+            let called = call
+                .match_indices(name)
+                .any(|(i, _)| i == 0 || !call.as_bytes()[i - 1].is_ascii_alphanumeric());
+            if called {
+                out.push((method, format!("{prefix}{path}")));
+            }
+        }
+    }
+    out
+}
+
+fn concrete(path: &str, id: &str) -> String {
+    path.replace("{name}", "w")
+        .replace("{id}", id)
+        .replace("{token}", "tok")
+        .replace("{version}", "1")
+        .replace("{alias}", "live")
+        .replace("{digest}", &format!("sha256:{}", "0".repeat(64)))
+        .replace("{file}", "app.js")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_route_the_router_serves_is_closed_without_a_token_and_to_read_tokens() {
+    let env = env().await;
+    env.deploy("w", pass()).await;
+    let id = env.start("w", json!({"secret": "s3cr3t"})).await;
+    env.wait_until_done(&id).await;
+    let app = app(env.state.clone().with_auth(auth()));
+    let routes = routes_from_the_router();
+    assert!(routes.len() >= 40, "the walk found {} routes", routes.len());
+    let open = ["/login", "/healthz", "/ui/app.js"];
+    let mut walked = 0;
+    for (method, path) in routes {
+        let uri = concrete(&path, &id);
+        if open.contains(&uri.as_str()) {
+            continue;
+        }
+        for token in [None, Some("not-a-token-at-all-000")] {
+            let (status, _, body) = send(&app, method.clone(), &uri, token).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {uri} with {token:?}: {body}"
+            );
+            assert!(
+                !body.contains("s3cr3t") && !body.contains(&id),
+                "{uri} leaks: {body}"
+            );
+            walked += 1;
+        }
+        if method != Method::GET && uri != "/logout" {
+            let (status, _, body) = send(&app, method.clone(), &uri, Some(READER)).await;
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{method} {uri} with a read token: {body}"
+            );
+            walked += 1;
+        }
+    }
+    assert!(walked > 80, "{walked} requests");
+}
