@@ -18,4 +18,4 @@ while [ $# -gt 0 ]; do
     esac
 done
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
-SLUICE_CHAOS_KILLS="$kills" cargo test --test chaos -- --nocapture 2>&1 | grep -E '^chaos:|^test |panicked|assert'
+SLUICE_CHAOS_KILLS="$kills" cargo test --test chaos -- --nocapture 2>&1 | grep -E -A12 '^chaos:|^test |panicked|wrong:'

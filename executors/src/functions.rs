@@ -258,7 +258,10 @@ impl Functions {
     /// ([`process::sandbox`]); returns its layers (what is in force and
     /// what is not on this machine), for the start-up log and `doctor`.
     pub fn enable_isolation(&self) -> Vec<process::sandbox::Layer> {
-        let iso = process::sandbox::Isolation::get();
+        self.use_isolation(process::sandbox::Isolation::get())
+    }
+
+    fn use_isolation(&self, iso: Arc<process::sandbox::Isolation>) -> Vec<process::sandbox::Layer> {
         let layers = iso.layers().to_vec();
         *self
             .inner
@@ -272,14 +275,7 @@ impl Functions {
     /// without namespaces, but with the limits that need none
     /// ([`process::sandbox::Isolation::fallback`]); returns its layers.
     pub fn run_unisolated(&self) -> Vec<process::sandbox::Layer> {
-        let iso = process::sandbox::Isolation::fallback();
-        let layers = iso.layers().to_vec();
-        *self
-            .inner
-            .isolation
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(iso);
-        layers
+        self.use_isolation(process::sandbox::Isolation::fallback())
     }
 
     /// What `def` asks for that this server cannot enforce, as (JSON
