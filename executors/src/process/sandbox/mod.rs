@@ -261,6 +261,19 @@ pub struct Prepared {
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
+/// This server's prefix of its instances' cgroup names: the pid alone is
+/// not enough, since a server killed with `kill -9` leaves its folders
+/// behind and a later server may get the same pid.
+fn instance_prefix() -> &'static str {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!("{}-{:x}", std::process::id(), nanos & 0xffff_ffff_ffff)
+    })
+}
+
 fn cstr(p: &Path) -> CString {
     CString::new(p.as_os_str().as_bytes()).unwrap_or_default()
 }
@@ -307,7 +320,7 @@ impl Isolation {
     pub fn prepare(&self, needs: &Needs<'_>) -> io::Result<Prepared> {
         let id = format!(
             "{}-{}",
-            std::process::id(),
+            instance_prefix(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
         let mut cgroups = InstanceCgroups {

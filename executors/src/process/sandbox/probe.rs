@@ -62,7 +62,31 @@ fn cgroups_wanted() -> bool {
 
 fn make_base(dir: PathBuf) -> Option<PathBuf> {
     std::fs::create_dir_all(&dir).ok()?;
+    remove_stale(&dir);
     Some(dir)
+}
+
+/// Remove the instance folders a server killed with `kill -9` left
+/// behind: those without processes, untouched for a minute (a folder of
+/// another running server is younger, or has its process in it).
+fn remove_stale(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(60));
+        let empty = std::fs::read_to_string(path.join("cgroup.procs"))
+            .is_ok_and(|procs| procs.trim().is_empty());
+        if path.is_dir() && old && empty {
+            let _ = std::fs::remove_dir(&path);
+        }
+    }
 }
 
 impl Isolation {
