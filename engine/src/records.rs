@@ -111,6 +111,11 @@ pub(crate) enum Phase {
         heartbeat_seconds: Option<u64>,
         #[serde(default)]
         heartbeat_due_ms: Option<i64>,
+        /// `.waitForTaskToken`: the invocation that hands out the token
+        /// returned; only the callback is awaited now, and a restart does
+        /// not invoke the function again.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        delivered: bool,
     },
     /// A Wait state; `output` continues when the timer fires, and
     /// `assigned` is what the state's `Assign` sets then.

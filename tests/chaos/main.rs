@@ -83,24 +83,30 @@ fn collector(observed: Arc<Mutex<Observed>>) -> String {
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { continue };
-            let mut line = String::new();
-            if conn.read_to_string(&mut line).is_err() {
-                continue;
-            }
-            let mut words = line.split_whitespace();
-            let mut o = observed.lock().unwrap();
-            match (words.next(), words.next(), words.next()) {
-                (Some("effect"), Some(key), Some(exec)) => {
-                    o.effects
-                        .entry(key.to_string())
-                        .or_default()
-                        .insert(exec.to_string());
+            // One thread per report: a function killed halfway (its
+            // server was) cannot hold up the others.
+            let observed = observed.clone();
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut line = String::new();
+                if conn.read_to_string(&mut line).is_err() {
+                    return;
                 }
-                (Some("token"), Some(token), _) => o.tokens.push(token.to_string()),
-                _ => {}
-            }
-            drop(o);
-            let _ = conn.write_all(b"ok");
+                let mut words = line.split_whitespace();
+                let mut o = observed.lock().unwrap();
+                match (words.next(), words.next(), words.next()) {
+                    (Some("effect"), Some(key), Some(exec)) => {
+                        o.effects
+                            .entry(key.to_string())
+                            .or_default()
+                            .insert(exec.to_string());
+                    }
+                    (Some("token"), Some(token), _) => o.tokens.push(token.to_string()),
+                    _ => {}
+                }
+                drop(o);
+                let _ = conn.write_all(b"ok");
+            });
         }
     });
     address
@@ -469,6 +475,10 @@ fn kill_9_under_mixed_load_loses_nothing_and_runs_nothing_twice() {
     assert_eq!(lost + events_lost, 0, "lost");
     assert_eq!(duplicated, 0, "duplicated");
     assert_eq!(stuck, 0, "stuck");
-    assert!(wrong.is_empty(), "wrong: {:#?}", &wrong[..wrong.len().min(10)]);
+    assert!(
+        wrong.is_empty(),
+        "wrong: {:#?}",
+        &wrong[..wrong.len().min(10)]
+    );
     assert_eq!((shared_keys, second_keys), (0, 0), "idempotency keys");
 }

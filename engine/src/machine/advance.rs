@@ -198,6 +198,7 @@ impl Machine<'_> {
             timeout_seconds: req.timeout_seconds,
             heartbeat_seconds: req.heartbeat_seconds,
             heartbeat_due_ms,
+            delivered: false,
         };
         if let Some(wait) = super::children::child_wait(&t.resource) {
             self.save_frame(execution, &frame)?;

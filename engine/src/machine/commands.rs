@@ -332,7 +332,11 @@ impl Machine<'_> {
             return Ok(()); // a stale attempt (timed out, or re-dispatched after a crash)
         }
         if token.is_some() && !from_callback && result.is_ok() {
-            return Ok(()); // .waitForTaskToken: the result comes through the callback
+            // .waitForTaskToken: the result comes through the callback.
+            if let Phase::Task { delivered, .. } = &mut frame.phase {
+                *delivered = true;
+            }
+            return self.save_frame(execution, &frame);
         }
         let resource = resource.clone();
         let state = resolve(&machine, &frame.scope)

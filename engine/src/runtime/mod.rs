@@ -686,6 +686,10 @@ impl Engine {
                     // A child execution started by a Task runs (and reports) by itself.
                     Phase::Task { ref resource, .. }
                         if crate::machine::child_wait(resource).is_some() => {}
+                    // Handed out its token; only the callback is awaited.
+                    Phase::Task {
+                        delivered: true, ..
+                    } => {}
                     Phase::Task { .. } => {
                         self.perform(vec![crate::machine::dispatch_action(&id, &frame)])
                     }
