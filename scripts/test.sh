@@ -5,7 +5,8 @@
 #   ./scripts/test.sh
 #
 # Environment: CARGO_TARGET_DIR (default ~/.cache/sluice-target),
-# SLUICE_SKIP_BENCH=1 to skip proving that the benchmarks compile.
+# SLUICE_SKIP_BENCH=1 to skip proving that the benchmarks compile,
+# SLUICE_SKIP_FUZZ=1 to skip the bounded fuzzing run.
 # Later steps (brokers for the end-to-end tests) go in their own functions
 # and are called from main at the bottom.
 set -euo pipefail
@@ -242,6 +243,17 @@ check_benches_compile() {
     cargo bench --no-run -p sluice-dsl
 }
 
+run_fuzzers() {
+    # Each cargo-fuzz target for a bounded time on its committed seeds
+    # (nightly and cargo-fuzz are installed when missing).
+    if [ "${SLUICE_SKIP_FUZZ:-0}" = 1 ]; then
+        section "fuzzing (skipped: SLUICE_SKIP_FUZZ=1)"
+        return
+    fi
+    section "fuzzing (scripts/fuzz.sh, 15 s per target)"
+    ./scripts/fuzz.sh --seconds 15
+}
+
 main() {
     ensure_toolchain
     ensure_python
@@ -257,6 +269,7 @@ main() {
     check_clippy
     run_tests
     check_benches_compile
+    run_fuzzers
     section "all checks passed"
 }
 
