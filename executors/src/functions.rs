@@ -201,6 +201,17 @@ struct Inner {
     isolation: RwLock<Option<Arc<process::sandbox::Isolation>>>,
 }
 
+impl Inner {
+    /// What `def` asks for that the current isolation cannot enforce.
+    fn refusal(&self, def: &FunctionDef) -> Option<(&'static str, String)> {
+        self.isolation
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .and_then(|iso| iso.refusal(def))
+    }
+}
+
 /// The deployed functions. Cheap to clone; implements the engine's
 /// [`Executor`]. Create it inside a tokio runtime: it starts a task that
 /// keeps warm pools at `provisioned` and reaps idle instances.
@@ -282,12 +293,7 @@ impl Functions {
     /// pointer, message): a deploy is refused with it, and a definition
     /// stored earlier fails its invocations with it.
     pub fn refusal(&self, def: &FunctionDef) -> Option<(&'static str, String)> {
-        self.inner
-            .isolation
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .and_then(|iso| iso.refusal(def))
+        self.inner.refusal(def)
     }
 
     /// Replace every version and alias of `name`. Versions whose definition
@@ -565,13 +571,7 @@ async fn run(
 ) -> Result<Value, TaskError> {
     let deployed = &function.deployed;
     let def = &deployed.def;
-    let refused = inner
-        .isolation
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_ref()
-        .and_then(|iso| iso.refusal(def));
-    if let Some((_, message)) = refused {
+    if let Some((_, message)) = inner.refusal(def) {
         return Err(TaskError::new(names::NOT_ENFORCEABLE, message));
     }
     match &function.runner {
