@@ -332,6 +332,14 @@ impl Functions {
         self.install(&name, vec![deployed], BTreeMap::new());
     }
 
+    fn has(&self, name: &str) -> bool {
+        self.inner
+            .entries
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(name)
+    }
+
     /// Forget a function; its warm instances stop (in-flight invocations finish).
     pub fn remove(&self, name: &str) -> bool {
         let mut entries = self
@@ -386,6 +394,13 @@ impl Functions {
         if !*self.inner.loaded.borrow() {
             let mut loaded = self.inner.loaded.subscribe();
             let _ = tokio::time::timeout(Duration::from_secs(60), loaded.wait_for(|l| *l)).await;
+        }
+        // A definition stored a moment ago reaches the executors through
+        // the catalog's change feed: give it a second before answering
+        // that nothing of that name is deployed.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while !self.has(name) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let found = {
             let entries = self.inner.entries.read().unwrap_or_else(|p| p.into_inner());
