@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(asl jsonpath jsonata pattern)
+    targets=(asl jsonpath jsonata pattern cloudevent http_events rest)
 fi
 if ! rustup toolchain list | grep -q '^nightly'; then
     rustup toolchain install nightly --profile minimal
@@ -32,14 +32,16 @@ fi
 target_dir="${SLUICE_FUZZ_TARGET_DIR:-$HOME/.cache/sluice-fuzz-target}"
 for t in "${targets[@]}"; do
     corpus="$(mktemp -d)"
+    # The rest target keeps a store in TMPDIR: one of its own per run.
+    scratch="$(mktemp -d)"
     echo "fuzz $t: ${seconds}s from $(ls fuzz/seeds/"$t" | wc -l) seeds"
     set +e
-    cargo +nightly fuzz run --fuzz-dir fuzz --target-dir "$target_dir" "$t" "$corpus" "fuzz/seeds/$t" -- \
+    TMPDIR="$scratch" cargo +nightly fuzz run --fuzz-dir fuzz --target-dir "$target_dir" "$t" "$corpus" "fuzz/seeds/$t" -- \
         -max_total_time="$seconds" -print_final_stats=1 2>&1 |
         grep -E '^stat::number_of_executed_units|^stat::peak_rss|ERROR|panicked|SUMMARY'
     status=${PIPESTATUS[0]}
     set -e
-    rm -rf "$corpus"
+    rm -rf "$corpus" "$scratch"
     if [ "$status" -ne 0 ]; then
         echo "fuzz $t failed (exit $status); the input is in fuzz/artifacts/$t/" >&2
         exit 1

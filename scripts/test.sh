@@ -92,6 +92,20 @@ ensure_awslambdaric() {
     fi
 }
 
+ensure_aws_clients() {
+    # tests/aws_protocols.rs drives the AWS protocols with the real clients:
+    # boto3 and the AWS CLI (v1, from PyPI: `python3 -m awscli`).
+    if python3 -c 'import boto3, awscli' >/dev/null 2>&1; then
+        return
+    fi
+    section "boto3 and awscli"
+    local pip_flags=()
+    if python3 -m pip install --help 2>/dev/null | grep -q -- --break-system-packages; then
+        pip_flags+=(--break-system-packages)
+    fi
+    python3 -m pip install -q "${pip_flags[@]}" boto3 awscli
+}
+
 ensure_node_ric() {
     # The executors' tests (executors/tests/lambda_node.rs) run a JavaScript
     # handler with Node's official runtime interface client, aws-lambda-ric
@@ -260,6 +274,7 @@ main() {
     ensure_chromium
     ensure_playwright
     ensure_awslambdaric
+    ensure_aws_clients
     ensure_node_ric
     ensure_wasm_target
     ensure_rabbitmq

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use sluice_dsl::source::{AmqpSource, SourceDef, SourceSpec};
 use sluice_engine::{DeadLetter, EventSink};
 
-use crate::cloudevent::{self, Message, Wrap};
+use crate::cloudevent::{self, BindingHeaders, Message, Wrap};
 use crate::{deliver, Backoff, CancellationToken, Converted, SourceStatus};
 
 /// Largest batch handed to the sink at once.
@@ -307,28 +307,34 @@ async fn publish_dead_letters(
     Ok(())
 }
 
+/// The AMQP binding's headers (`cloudEvents:*` or `cloudEvents_*`
+/// attributes; the content type is a property of its own).
+pub fn binding_headers(headers: Option<&FieldTable>, content_type: Option<&str>) -> BindingHeaders {
+    let mut out = BindingHeaders {
+        content_type: content_type.map(str::to_string),
+        ..BindingHeaders::default()
+    };
+    for (k, v) in headers.into_iter().flat_map(|h| h.inner()) {
+        let k = k.as_str();
+        let text = value_text(v);
+        out.all.insert(k.to_string(), Value::String(text.clone()));
+        let attr = k
+            .strip_prefix("cloudEvents:")
+            .or_else(|| k.strip_prefix("cloudEvents_"));
+        if let Some(a) = attr {
+            out.ce_attributes.push((a.to_ascii_lowercase(), text));
+        }
+    }
+    out
+}
+
 /// One delivery as CloudEvents (see `cloudevent::to_events`).
 pub(crate) fn convert(d: &Delivery, queue: &str, wrap: &Wrap<'_>) -> Converted {
     let props = &d.properties;
-    let mut ce_attributes = Vec::new();
-    let mut header_json = serde_json::Map::new();
-    if let Some(h) = props.headers() {
-        for (k, v) in h.inner() {
-            let k = k.as_str();
-            let text = value_text(v);
-            header_json.insert(k.to_string(), Value::String(text.clone()));
-            let attr = k
-                .strip_prefix("cloudEvents:")
-                .or_else(|| k.strip_prefix("cloudEvents_"));
-            if let Some(a) = attr {
-                ce_attributes.push((a.to_ascii_lowercase(), text));
-            }
-        }
-    }
-    let content_type = props
-        .content_type()
-        .as_ref()
-        .map(|c| c.as_str().to_string());
+    let headers = binding_headers(
+        props.headers().as_ref(),
+        props.content_type().as_ref().map(|c| c.as_str()),
+    );
     let raw_id = raw_id(
         queue,
         props.message_id().as_ref().map(|m| m.as_str()),
@@ -336,8 +342,8 @@ pub(crate) fn convert(d: &Delivery, queue: &str, wrap: &Wrap<'_>) -> Converted {
     );
     let msg = Message {
         body: &d.data,
-        content_type,
-        ce_attributes,
+        content_type: headers.content_type,
+        ce_attributes: headers.ce_attributes,
         raw_id,
         raw_extensions: Vec::new(),
     };
@@ -349,7 +355,7 @@ pub(crate) fn convert(d: &Delivery, queue: &str, wrap: &Wrap<'_>) -> Converted {
             "exchange": d.exchange.as_str(),
             "routingKey": d.routing_key.as_str(),
             "deliveryTag": d.delivery_tag,
-            "headers": header_json,
+            "headers": headers.all,
         }),
     }
 }

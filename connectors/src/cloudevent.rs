@@ -25,6 +25,16 @@ pub struct Message<'a> {
     pub raw_extensions: Vec<(String, String)>,
 }
 
+/// What a message's headers say, read by a binding: the content type, the
+/// CloudEvent attributes (binding prefix removed, lower-cased) and every
+/// header as text (the dead-letter metadata).
+#[derive(Debug, Clone, Default)]
+pub struct BindingHeaders {
+    pub content_type: Option<String>,
+    pub ce_attributes: Vec<(String, String)>,
+    pub all: Map<String, Value>,
+}
+
 /// What the binding wraps raw messages as.
 #[derive(Debug, Clone)]
 pub struct Wrap<'a> {

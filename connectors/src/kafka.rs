@@ -34,7 +34,7 @@ use serde_json::{json, Value};
 use sluice_dsl::source::{KafkaSource, SourceDef, SourceSpec, StartFrom};
 use sluice_engine::{DeadLetter, EventSink};
 
-use crate::cloudevent::{self, Message, Wrap};
+use crate::cloudevent::{self, BindingHeaders, Message, Wrap};
 use crate::{deliver, Backoff, CancellationToken, Converted, SourceStatus};
 
 /// Largest batch handed to the sink at once.
@@ -361,26 +361,35 @@ async fn publish_dead_letters(
     Ok(())
 }
 
+/// The Kafka binding's headers (`content-type`, `ce_*` attributes); values
+/// that are not UTF-8 are read lossily.
+pub fn binding_headers<'h>(
+    headers: impl IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
+) -> BindingHeaders {
+    let mut out = BindingHeaders::default();
+    for (key, value) in headers {
+        let value = value
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default();
+        out.all
+            .insert(key.to_string(), Value::String(value.clone()));
+        if key.eq_ignore_ascii_case("content-type") {
+            out.content_type = Some(value);
+        } else if let Some(a) = key.strip_prefix("ce_") {
+            out.ce_attributes.push((a.to_ascii_lowercase(), value));
+        }
+    }
+    out
+}
+
 /// One Kafka message as CloudEvents (see `cloudevent::to_events`).
 pub(crate) fn convert(m: &OwnedMessage, wrap: &Wrap<'_>) -> Converted {
     let body = m.payload().unwrap_or(&[]);
-    let mut content_type = None;
-    let mut ce_attributes = Vec::new();
-    let mut header_json = serde_json::Map::new();
-    if let Some(h) = m.headers() {
-        for h in h.iter() {
-            let value = h
-                .value
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .unwrap_or_default();
-            header_json.insert(h.key.to_string(), Value::String(value.clone()));
-            if h.key.eq_ignore_ascii_case("content-type") {
-                content_type = Some(value);
-            } else if let Some(a) = h.key.strip_prefix("ce_") {
-                ce_attributes.push((a.to_ascii_lowercase(), value));
-            }
-        }
-    }
+    let headers = binding_headers(
+        m.headers()
+            .into_iter()
+            .flat_map(|h| h.iter().map(|h| (h.key, h.value))),
+    );
     let mut raw_extensions = Vec::new();
     if let Some(k) = m.key().and_then(|k| std::str::from_utf8(k).ok()) {
         // The binding's name for the message key.
@@ -388,8 +397,8 @@ pub(crate) fn convert(m: &OwnedMessage, wrap: &Wrap<'_>) -> Converted {
     }
     let msg = Message {
         body,
-        content_type,
-        ce_attributes,
+        content_type: headers.content_type,
+        ce_attributes: headers.ce_attributes,
         raw_id: raw_id(m.topic(), m.partition(), m.offset()),
         raw_extensions,
     };
@@ -400,7 +409,7 @@ pub(crate) fn convert(m: &OwnedMessage, wrap: &Wrap<'_>) -> Converted {
             "topic": m.topic(),
             "partition": m.partition(),
             "offset": m.offset(),
-            "headers": header_json,
+            "headers": headers.all,
         }),
     }
 }

@@ -10,6 +10,7 @@
 //! "details"}` ([`ApiError`]).
 
 mod auth;
+mod aws;
 mod deadletters;
 mod error;
 pub mod events;
@@ -217,7 +218,12 @@ pub fn app(state: AppState) -> Router {
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout));
     for page in ui::PAGES {
-        router = router.route(page, get(ui::page));
+        router = if page == "/" {
+            // `POST /` is the AWS JSON protocols' endpoint (X-Amz-Target).
+            router.route(page, get(ui::page).post(aws::json_protocol))
+        } else {
+            router.route(page, get(ui::page))
+        };
     }
     router
         .route("/healthz", get(ops::healthz))

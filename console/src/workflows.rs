@@ -7,21 +7,37 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sluice_engine::{AliasRoute, EngineError, Workflow, WorkflowVersion};
+use sluice_engine::{AliasRoute, EngineError, Workflow, WorkflowType, WorkflowVersion};
 
 use crate::error::ApiError;
-use crate::extract::{ApiPath, JsonBody};
+use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::{blocking, AppState};
 
-/// `PUT /api/v1/workflows/{name}`: the body is the ASL definition. The
-/// same definition as the latest version returns that version, so
-/// deploying is idempotent.
+/// `?type=STANDARD|EXPRESS` on a deploy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployParams {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// `PUT /api/v1/workflows/{name}[?type=EXPRESS]`: the body is the ASL
+/// definition. The same definition as the latest version returns that
+/// version, so deploying is idempotent. The type (STANDARD by default) is
+/// fixed by the first deploy; a later one that names another type is 409.
 pub async fn deploy(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
+    ApiQuery(params): ApiQuery<DeployParams>,
     JsonBody(definition): JsonBody<Value>,
 ) -> Result<Json<WorkflowVersion>, ApiError> {
-    let version = state.engine.deploy(&name, definition).await?;
+    let kind = params
+        .kind
+        .filter(|k| !k.is_empty())
+        .map(|k| k.parse::<WorkflowType>())
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("query parameter 'type': {e}")))?;
+    let version = state.engine.deploy_as(&name, definition, kind).await?;
     tracing::info!(workflow = %version.name, version = version.version, "workflow deployed");
     Ok(Json(version))
 }

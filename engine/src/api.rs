@@ -134,6 +134,44 @@ pub struct ExecutionPage {
     pub next_token: Option<String>,
 }
 
+/// A workflow's type, fixed when it is first deployed (Step Functions'
+/// `type`): `STANDARD` (the default) or `EXPRESS`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WorkflowType {
+    #[default]
+    Standard,
+    Express,
+}
+
+impl WorkflowType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkflowType::Standard => "STANDARD",
+            WorkflowType::Express => "EXPRESS",
+        }
+    }
+}
+
+impl fmt::Display for WorkflowType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for WorkflowType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "STANDARD" => Ok(WorkflowType::Standard),
+            "EXPRESS" => Ok(WorkflowType::Express),
+            _ => Err(format!(
+                "unknown workflow type '{s}'; use STANDARD or EXPRESS"
+            )),
+        }
+    }
+}
+
 /// A deployed workflow version (`PUT /api/v1/workflows/{name}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowVersion {
@@ -146,12 +184,27 @@ pub struct WorkflowVersion {
 #[serde(rename_all = "camelCase")]
 pub struct Workflow {
     pub name: String,
+    /// Fixed at creation.
+    #[serde(rename = "type", default)]
+    pub kind: WorkflowType,
     pub latest_version: u64,
     pub versions: Vec<u64>,
     /// Alias name → routes (version, weight in percent).
     pub aliases: std::collections::BTreeMap<String, Vec<AliasRoute>>,
     pub definition: Value,
     pub updated_at: String,
+    /// When the workflow was first deployed.
+    #[serde(default)]
+    pub created_at: String,
+}
+
+/// One version of a workflow: its number, definition and deploy time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionInfo {
+    pub version: u64,
+    pub definition: Value,
+    pub created_at: String,
 }
 
 /// One route of an alias: a version and the share of starts it receives.

@@ -53,3 +53,9 @@ mod test_support;
 pub use status_feed::StatusChange;
 mod watch;
 pub use watch::ExecutionUpdate;
+
+/// The current time as the engine writes times (RFC 3339, milliseconds,
+/// UTC), for records kept beside the engine's own.
+pub fn now_rfc3339() -> String {
+    machine::now_string(chrono::Utc::now())
+}

@@ -1,7 +1,7 @@
 //! The read side: executions, history and workflows straight from sled
 //! (the single writer never blocks readers).
 
-use crate::api::{Execution, ExecutionPage, ListFilter, Workflow};
+use crate::api::{Execution, ExecutionPage, ListFilter, VersionInfo, Workflow};
 use crate::error::EngineError;
 use crate::history::HistoryEvent;
 use crate::records::{ExecutionRecord, VersionRecord, WorkflowMeta};
@@ -177,14 +177,52 @@ impl Engine {
             .ok_or_else(|| {
                 EngineError::Storage(format!("workflow '{name}' lost its latest version"))
             })?;
+        let created_at = match meta.created_at {
+            Some(at) => at,
+            None => get::<VersionRecord>(self.tree(), &keys::version(name, 1))?
+                .map_or_else(|| latest.created_at.clone(), |v| v.created_at),
+        };
         Ok(Workflow {
             name: meta.name,
+            kind: meta.kind,
             latest_version: meta.latest_version,
             versions: (1..=meta.latest_version).collect(),
             aliases: meta.aliases,
             definition: latest.definition,
             updated_at: meta.updated_at,
+            created_at,
         })
+    }
+
+    /// Every version of a workflow, oldest first.
+    pub fn workflow_versions(&self, name: &str) -> Result<Vec<VersionInfo>, EngineError> {
+        let latest = self.workflow(name)?.latest_version;
+        let mut out = Vec::new();
+        for v in 1..=latest {
+            let key = keys::version(name, v);
+            let rec: VersionRecord =
+                get(self.tree(), &key)?.ok_or_else(|| EngineError::Corrupt {
+                    key,
+                    reason: "the version record is missing".into(),
+                })?;
+            out.push(VersionInfo {
+                version: v,
+                definition: rec.definition,
+                created_at: rec.created_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The execution named `name` of `workflow` (names are unique per
+    /// workflow; an execution started without one is named by its id).
+    pub fn execution_named(&self, workflow: &str, name: &str) -> Result<Execution, EngineError> {
+        let id: String = get(self.tree(), &keys::name(workflow, name))?.ok_or_else(|| {
+            EngineError::NotFound(format!(
+                "workflow '{workflow}' has no execution named '{name}'"
+            ))
+        })?;
+        self.execution(&id)
     }
 
     /// One version's definition.

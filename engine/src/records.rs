@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-use crate::api::{AliasRoute, Execution, Status};
+use crate::api::{AliasRoute, Execution, Status, WorkflowType};
 use sluice_dsl::interp::step::{ReadRequest, RetryState, Tolerance};
 use sluice_dsl::StatesError;
 
@@ -14,6 +14,12 @@ pub(crate) struct WorkflowMeta {
     pub latest_version: u64,
     pub aliases: BTreeMap<String, Vec<AliasRoute>>,
     pub updated_at: String,
+    /// Records written before workflows had types are STANDARD.
+    #[serde(default)]
+    pub kind: WorkflowType,
+    /// Absent in records written before it was kept.
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,7 +10,9 @@ use crate::store::keys;
 
 /// Kinds the catalog holds; anything else is a programming error upstream,
 /// reported rather than stored.
-const KINDS: [&str; 3] = ["function", "trigger", "source"];
+/// `aws-state-machine`: what the Step Functions protocol keeps beside a
+/// workflow (role ARN, tags, descriptions).
+const KINDS: [&str; 4] = ["function", "trigger", "source", "aws-state-machine"];
 
 fn check_kind(kind: &str) -> Result<(), EngineError> {
     if KINDS.contains(&kind) {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::{now_string, resolve, state_type, Machine};
-use crate::api::{Execution, StartRequest, Status, WorkflowVersion};
+use crate::api::{Execution, StartRequest, Status, WorkflowType, WorkflowVersion};
 use crate::error::EngineError;
 use crate::executor::{TaskError, TaskOutcome, HISTORY_OUTPUT_CAP};
 use crate::history::state_event;
@@ -45,10 +45,14 @@ pub(crate) fn check_name(what: &str, name: &str) -> Result<(), EngineError> {
 }
 
 impl Machine<'_> {
+    /// Deploys `definition` as the next version of `name`; `kind` is the
+    /// type a new workflow gets (STANDARD when `None`), and must match an
+    /// existing workflow's type when given.
     pub fn deploy(
         &mut self,
         name: &str,
         definition: Value,
+        kind: Option<WorkflowType>,
     ) -> Result<WorkflowVersion, EngineError> {
         check_name("workflow name", name)?;
         let size = json_size(&definition, self.limits.definition_bytes);
@@ -65,7 +69,15 @@ impl Machine<'_> {
             latest_version: 0,
             aliases: BTreeMap::new(),
             updated_at: now.clone(),
+            kind: kind.unwrap_or_default(),
+            created_at: Some(now.clone()),
         });
+        if let Some(kind) = kind.filter(|k| *k != meta.kind) {
+            return Err(EngineError::Conflict(format!(
+                "workflow '{name}' is {}; a workflow's type is fixed when it is created (delete it to create it again as {kind})",
+                meta.kind
+            )));
+        }
         if meta.latest_version > 0 {
             let latest: Option<VersionRecord> =
                 self.tx.get(&keys::version(name, meta.latest_version))?;
@@ -670,15 +682,15 @@ mod tests {
             m.savepoint();
             e.version
         };
-        m.deploy("w", pass("one")).unwrap();
+        m.deploy("w", pass("one"), None).unwrap();
         m.savepoint();
         assert_eq!(start(&mut m), 1);
         // Read (and kept) above; a deploy in the same batch replaces it.
-        m.deploy("w", pass("two")).unwrap();
+        m.deploy("w", pass("two"), None).unwrap();
         m.savepoint();
         assert_eq!(start(&mut m), 2);
         // A deploy that is rolled back leaves version 2 the latest.
-        m.deploy("w", pass("three")).unwrap();
+        m.deploy("w", pass("three"), None).unwrap();
         assert_eq!(m.resolve_version("w").unwrap().1, 3);
         m.rollback();
         assert_eq!(start(&mut m), 2);

@@ -120,9 +120,10 @@ pub(super) fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Defer
         Command::Deploy {
             name,
             definition,
+            kind,
             reply,
         } => {
-            let r = machine.deploy(&name, definition);
+            let r = machine.deploy(&name, definition, kind);
             finish(machine, r, reply, replies)
         }
         Command::Start {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, Notify};
 
-use crate::api::{AliasRoute, Execution, StartRequest, WorkflowVersion};
+use crate::api::{AliasRoute, Execution, StartRequest, WorkflowType, WorkflowVersion};
 use crate::buckets::Buckets;
 use crate::catalog::{Document, DocumentChange};
 use crate::error::EngineError;
@@ -98,6 +98,7 @@ enum Command {
     Deploy {
         name: String,
         definition: Value,
+        kind: Option<WorkflowType>,
         reply: Reply<WorkflowVersion>,
     },
     Start {
@@ -545,9 +546,22 @@ impl Engine {
         name: &str,
         definition: Value,
     ) -> Result<WorkflowVersion, EngineError> {
+        self.deploy_as(name, definition, None).await
+    }
+
+    /// [`Engine::deploy`] with the workflow's type: the type a new workflow
+    /// gets, or (for an existing one) the type it must have — a conflict
+    /// otherwise, since the type is fixed at creation.
+    pub async fn deploy_as(
+        &self,
+        name: &str,
+        definition: Value,
+        kind: Option<WorkflowType>,
+    ) -> Result<WorkflowVersion, EngineError> {
         self.call(|reply| Command::Deploy {
             name: name.to_string(),
             definition,
+            kind,
             reply,
         })
         .await

@@ -1,7 +1,8 @@
 //! The test functions that are programs of their own, built with cargo
 //! once per test or bench binary, each into a folder of its own under
 //! `CARGO_TARGET_DIR` (so the outer build's lock is not contended). Shared
-//! by the tests (`common`) and the benches (`#[path]`).
+//! by the tests (`common`), the benches and the workspace's chaos harness
+//! (`tests/chaos`), the last two through `#[path]`.
 
 #![allow(dead_code)]
 
@@ -9,8 +10,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+/// The executors crate's folder, whichever crate includes this file (the
+/// executors or the workspace root).
+fn executors_dir() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if here.join("tests/wasm/fn").is_dir() {
+        here.to_path_buf()
+    } else {
+        here.join("executors")
+    }
+}
+
 fn manifest(project: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    executors_dir()
         .join("tests")
         .join(project)
         .join("Cargo.toml")
@@ -20,7 +32,7 @@ fn manifest(project: &str) -> PathBuf {
 pub fn target_dir(name: &str) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .unwrap_or_else(|| executors_dir().join("../target"))
         .join(name)
 }
 
