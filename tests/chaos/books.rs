@@ -65,7 +65,10 @@ impl Books {
     /// Each acknowledged start SUCCEEDED with the right output, once per
     /// name.
     pub fn starts(&mut self, port: u16, subs: &BTreeMap<String, Submission>) {
-        for (name, s) in subs.iter().filter(|(_, s)| s.id.is_some()) {
+        let starts = subs
+            .iter()
+            .filter(|(_, s)| s.id.is_some() && s.kind != "evt");
+        for (name, s) in starts {
             self.acknowledged_starts += 1;
             let id = s.id.as_deref().unwrap();
             match call(port, "GET", &format!("/api/v1/executions/{id}"), None) {
@@ -103,7 +106,12 @@ impl Books {
             .collect();
         self.duplicated += runs.len() - ids.len();
         self.duplicated += ids.iter().filter(|id| !sent.contains(**id)).count();
-        self.lost += acked.iter().filter(|id| !ids.contains(id.as_str())).count();
+        let lost = acked.iter().filter(|id| !ids.contains(id.as_str())).count();
+        if lost > 0 {
+            self.wrong
+                .push(format!("{lost} acknowledged {via} events started nothing"));
+        }
+        self.lost += lost;
         self.events.insert(via, acked.len());
         for e in &runs {
             if e["status"] != "SUCCEEDED" {

@@ -148,7 +148,8 @@ fn setup(tmp: &std::path::Path, observed: &Arc<Mutex<Observed>>) -> (Server, Rab
         put(
             port,
             &format!("/api/v1/triggers/{workflow}"),
-            json!({"name": workflow, "workflow": workflow, "pattern": {"type": [event_type]}}),
+            json!({"name": workflow, "workflow": workflow, "pattern": {"type": [event_type]},
+                   "input": {"id.$": "$.id", "type.$": "$.type"}}),
         );
     }
     put(
@@ -298,7 +299,13 @@ fn kill_9_under_mixed_load_loses_nothing_and_runs_nothing_twice() {
     println!("{books}");
     rabbit.delete_queue();
     let log = || server.log_tail(4000);
-    assert_eq!(books.lost, 0, "lost; server log:\n{}", log());
+    assert_eq!(
+        books.lost,
+        0,
+        "lost: {:?}; server log:\n{}",
+        books.wrong,
+        log()
+    );
     assert_eq!(books.duplicated, 0, "duplicated");
     assert_eq!(books.stuck, 0, "stuck; server log:\n{}", log());
     assert!(
