@@ -62,3 +62,11 @@ fn step_functions_clients_work_unmodified() {
     let server = Server::start(dir.path(), &functions);
     run_script("stepfunctions.py", &server);
 }
+
+#[test]
+fn eventbridge_clients_work_unmodified() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = functions(dir.path());
+    let server = Server::start(dir.path(), &functions);
+    run_script("eventbridge.py", &server);
+}

@@ -10,6 +10,7 @@ pub mod child;
 pub mod choice;
 pub mod depth;
 pub mod error;
+pub mod eventbridge;
 pub mod function;
 pub mod interp;
 pub mod intrinsic;

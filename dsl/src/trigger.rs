@@ -10,7 +10,14 @@ use crate::template::Template;
 use crate::text::json_kind;
 use crate::Random;
 
-const FIELDS: &[&str] = &["name", "description", "pattern", "workflow", "input"];
+const FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "pattern",
+    "workflow",
+    "input",
+    "eventbridge",
+];
 
 /// A validated trigger rule.
 #[derive(Debug, Clone)]
@@ -24,6 +31,10 @@ pub struct TriggerRule {
     /// Builds the execution input from the event; `None` passes the whole
     /// event (as JSON, `data` holding the payload).
     pub input: Option<Template>,
+    /// A rule made through the EventBridge protocol: the workflow's input
+    /// is made from the event in EventBridge's shape
+    /// ([`crate::eventbridge`]); exclusive with `input`.
+    pub eventbridge: Option<crate::eventbridge::Target>,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -116,6 +127,17 @@ impl TriggerRule {
             None | Some(Value::Null) => None,
             Some(t) => Template::compile(t, "/input", &mut problems),
         };
+        let eventbridge = match map.get("eventbridge") {
+            None | Some(Value::Null) => None,
+            Some(_) if input.is_some() => {
+                problems.push(
+                    "/eventbridge",
+                    "give 'input' or 'eventbridge', not both ('eventbridge' has its own input, inputPath and inputTransformer)",
+                );
+                None
+            }
+            Some(t) => crate::eventbridge::Target::from_value(t, "/eventbridge", &mut problems),
+        };
         match (name, workflow, pattern) {
             (Some(name), Some(workflow), Some(pattern)) if problems.is_empty() => Ok(TriggerRule {
                 name,
@@ -123,6 +145,7 @@ impl TriggerRule {
                 pattern,
                 workflow,
                 input,
+                eventbridge,
             }),
             _ => Err(problems),
         }
@@ -132,6 +155,9 @@ impl TriggerRule {
     /// path the event lacks, a failing intrinsic) is the reason the event
     /// goes to the dead-letter inbox.
     pub fn input_for(&self, event: &Value, rng: &mut dyn Random) -> Result<Value, StatesError> {
+        if let Some(target) = &self.eventbridge {
+            return target.input_for(event);
+        }
         match &self.input {
             None => Ok(event.clone()),
             Some(t) => t.evaluate(

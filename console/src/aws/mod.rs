@@ -1,7 +1,8 @@
 //! The AWS wire protocols on the REST API's listener (DESIGN.md, "Wave 2
 //! interfaces"), so that an AWS SDK, the AWS CLI or Terraform pointed at
 //! `endpoint_url=http://127.0.0.1:8080` works unmodified: Step Functions
-//! (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.*`, [`states`]). Each
+//! (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.*`, [`states`]) and
+//! EventBridge (AWS JSON 1.1, `X-Amz-Target: AWSEvents.*`, [`events`]). Each
 //! service translates into the same engine calls as the REST API; there
 //! is no second path into the engine.
 //!
@@ -12,6 +13,7 @@
 //! errors that name them.
 
 pub(crate) mod arn;
+mod events;
 mod states;
 
 use axum::body::Bytes;
@@ -136,11 +138,18 @@ pub async fn json_protocol(
             };
             reply("application/x-amz-json-1.0", result)
         }
+        "AWSEvents" => {
+            let result = match input {
+                Ok(input) => events::call(&ctx, operation, Req(input)).await,
+                Err(e) => Err(e),
+            };
+            reply("application/x-amz-json-1.1", result)
+        }
         _ => reply(
             "application/x-amz-json-1.0",
             Err(AwsError::new(
                 "UnknownOperationException",
-                format!("unknown service '{service}' in X-Amz-Target; this server speaks AWSStepFunctions"),
+                format!("unknown service '{service}' in X-Amz-Target; this server speaks AWSStepFunctions and AWSEvents"),
             )),
         ),
     }

@@ -55,6 +55,17 @@ pub(crate) fn pattern(value: &Value, ptr: &str, problems: &mut Problems) -> Vec<
     object(map, &mut Vec::new(), ptr, problems)
 }
 
+/// A top-level field under its CloudEvents name: EventBridge's
+/// `detail-type` is the event's `type`, its `detail` the event's `data`,
+/// so a pattern written for EventBridge matches Sluice's events.
+fn alias(top: bool, key: &str) -> String {
+    match key {
+        "detail-type" if top => "type".into(),
+        "detail" if top => "data".into(),
+        _ => key.to_string(),
+    }
+}
+
 fn object(
     map: &Map<String, Value>,
     path: &mut Vec<String>,
@@ -67,7 +78,7 @@ fn object(
         let alternatives: Vec<Conj> = if key == "$or" {
             or(v, path, &at, problems)
         } else {
-            path.push(key.clone());
+            path.push(alias(path.is_empty(), key));
             let alts = match v {
                 Value::Object(inner) if inner.is_empty() => {
                     problems.push(&at, format!("'{key}' is an empty object; give it fields, or an array of values to match"));

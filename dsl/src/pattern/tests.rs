@@ -398,3 +398,18 @@ fn a_large_set_agrees_with_matching_one_by_one() {
         assert_eq!(set.matching(&event), one_by_one, "event {event}");
     }
 }
+
+#[test]
+fn eventbridge_names_are_aliases_of_type_and_data() {
+    assert!(m(json!({"detail-type": ["order.created"]}), order()));
+    assert!(m(json!({"detail": {"city": ["Paris"]}}), order()));
+    assert!(!m(json!({"detail": {"city": ["Lyon"]}}), order()));
+    assert!(m(
+        json!({"source": ["shop/web"], "detail-type": [{"prefix": "order."}], "detail": {"amount": [{"numeric": [">", 40]}]}}),
+        order()
+    ));
+    // Only at the top: a payload field named detail is itself.
+    let nested = json!({"specversion": "1.0", "id": "2", "source": "s", "type": "t", "data": {"detail": {"x": 1}}});
+    assert!(m(json!({"data": {"detail": {"x": [1]}}}), nested.clone()));
+    assert!(m(json!({"detail": {"detail": {"x": [1]}}}), nested));
+}

@@ -11,8 +11,15 @@ use crate::store::keys;
 /// Kinds the catalog holds; anything else is a programming error upstream,
 /// reported rather than stored.
 /// `aws-state-machine`: what the Step Functions protocol keeps beside a
-/// workflow (role ARN, tags, descriptions).
-const KINDS: [&str; 4] = ["function", "trigger", "source", "aws-state-machine"];
+/// workflow (role ARN, tags, descriptions); `aws-event-rule`: an
+/// EventBridge rule with its targets (its triggers are `trigger`s).
+const KINDS: [&str; 5] = [
+    "function",
+    "trigger",
+    "source",
+    "aws-state-machine",
+    "aws-event-rule",
+];
 
 fn check_kind(kind: &str) -> Result<(), EngineError> {
     if KINDS.contains(&kind) {
