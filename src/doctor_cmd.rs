@@ -7,7 +7,8 @@ use sluice_executors::process::sandbox::{self, Isolation};
 /// Prints each isolation layer of `process` functions: in force (`ok`) or
 /// not (`--`), with how it is enforced or why it is missing; whether
 /// `sluice serve` can start with `--isolation on` (the default); what
-/// `--isolation off` leaves; and the host paths a sandboxed function sees.
+/// `--isolation off` leaves; the host paths a sandboxed function sees; and
+/// the Lambda runtimes whose interface clients this machine has.
 /// Exit 0 when `--isolation on` can start, 1 when it would refuse.
 pub fn run() -> ExitCode {
     let isolation = Isolation::get();
@@ -46,5 +47,9 @@ pub fn run() -> ExitCode {
         println!("  ok {:<18} {}", l.name, l.detail);
     }
     println!("  and functions must say \"network\": true (\"network\": false cannot be enforced)");
+    println!("Lambda runtimes (CreateFunction through the Lambda API):");
+    for (runtime, how) in sluice_executors::lambda::runtimes::Runtimes::found().describe() {
+        println!("  {runtime:<30} {how}");
+    }
     ExitCode::from(if missing.is_empty() { 0 } else { 1 })
 }

@@ -70,3 +70,32 @@ fn eventbridge_clients_work_unmodified() {
     let server = Server::start(dir.path(), &functions);
     run_script("eventbridge.py", &server);
 }
+
+#[test]
+fn lambda_clients_work_unmodified() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = functions(dir.path());
+    let server = Server::start(dir.path(), &functions);
+    run_script("lambda_api.py", &server);
+}
+
+#[test]
+fn with_auth_signatures_are_checked_and_roles_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = functions(dir.path());
+    let tokens = dir.path().join("tokens.json");
+    std::fs::write(
+        &tokens,
+        json!({"tokens": [
+            {"name": "ops", "role": "admin", "token": "ops-secret-token-0123456789"},
+            {"name": "viewer", "role": "read", "token": "viewer-secret-token-0123456789"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        &functions,
+        &["--auth", tokens.to_str().unwrap()],
+    );
+    run_script("sigv4.py", &server);
+}

@@ -75,6 +75,10 @@ pub const LOGIN_FAILURES_PER_MINUTE: u32 = 10;
 /// The tokens the server accepts, and the console's sessions.
 pub struct Auth {
     tokens: Vec<([u8; 32], Principal)>,
+    /// Token name → the token itself: SigV4 recomputes an HMAC keyed by
+    /// the secret, so (unlike bearer tokens, kept as digests) the AWS
+    /// protocols need the token in memory.
+    signing: HashMap<String, (String, Principal)>,
     key: ring::hmac::Key,
     sessions: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
     /// The start of the current minute and the failed logins in it.
@@ -88,6 +92,7 @@ impl Default for Auth {
             .expect("the system's random source works");
         Auth {
             tokens: Vec::new(),
+            signing: HashMap::new(),
             key,
             sessions: Mutex::new(HashMap::new()),
             failures: Mutex::new((Instant::now(), 0)),
@@ -143,13 +148,14 @@ impl Auth {
             if auth.tokens.iter().any(|(other, _)| *other == d) {
                 return Err(format!("/tokens/{i}/token: the same token is listed twice"));
             }
-            auth.tokens.push((
-                d,
-                Principal {
-                    name: t.name,
-                    role: t.role,
-                },
-            ));
+            let principal = Principal {
+                name: t.name,
+                role: t.role,
+            };
+            auth.signing
+                .entry(principal.name.clone())
+                .or_insert_with(|| (t.token.clone(), principal.clone()));
+            auth.tokens.push((d, principal));
         }
         Ok(auth)
     }
@@ -165,6 +171,12 @@ impl Auth {
             }
         }
         found
+    }
+
+    /// The token named `name` and its principal (the SigV4 secret of the
+    /// access key id `name`).
+    pub(crate) fn signing_secret(&self, name: &str) -> Option<&(String, Principal)> {
+        self.signing.get(name)
     }
 
     /// A new session for `p`: the cookie value `ID.SIGNATURE`.
@@ -277,6 +289,9 @@ pub async fn require(State(state): State<AppState>, mut req: Request, next: Next
     let path = req.uri().path().to_string();
     if is_public(&path) {
         return next.run(req).await;
+    }
+    if crate::aws::sigv4::is_sigv4(req.headers()) && crate::aws::is_aws_path(&path) {
+        return crate::aws::signed::require(&auth, req, next).await;
     }
     let principal = match presented(&req) {
         Some(Presented::Token(t)) => auth.check(&t).cloned(),

@@ -40,6 +40,12 @@ pub trait FunctionHost: Send + Sync + 'static {
     fn refusal(&self, _def: &FunctionDef) -> Option<(String, String)> {
         None
     }
+    /// The command line of a function of Lambda runtime `runtime`
+    /// (`python3.12`, `nodejs20.x`, `provided.al2023`) with `handler`, or
+    /// why this server cannot run that runtime (naming the fix).
+    fn lambda_command(&self, runtime: &str, _handler: &str) -> Result<Vec<String>, String> {
+        Err(format!("this server runs no Lambda runtimes ({runtime})"))
+    }
 }
 
 /// Check a definition sent to `PUT /api/v1/functions/{name}`: a valid
@@ -115,7 +121,7 @@ pub async fn deploy(
 
 /// Validate a definition (its package must be stored) and store it as the
 /// next version of `name`.
-async fn store(state: &AppState, name: &str, body: Value) -> Result<Document, ApiError> {
+pub(crate) async fn store(state: &AppState, name: &str, body: Value) -> Result<Document, ApiError> {
     let def = validate(name, &body).map_err(EngineError::Invalid)?;
     if let Some((pointer, message)) = state.functions.as_ref().and_then(|h| h.refusal(&def)) {
         let mut problems = Problems::default();

@@ -226,6 +226,7 @@ pub fn app(state: AppState) -> Router {
         };
     }
     router
+        .merge(lambda_routes())
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(error::no_route)
@@ -238,6 +239,44 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(refuse_large_bodies))
         .with_state(state)
 }
+
+/// Lambda's REST-JSON API (`aws::lambda`). CreateFunction and
+/// UpdateFunctionCode carry the zip in base64, so their bodies may be as
+/// large as a package (Lambda's 50 MB zip) in base64.
+fn lambda_routes() -> Router<AppState> {
+    use aws::lambda as l;
+    const F: &str = "/2015-03-31/functions";
+    let uploads = Router::new()
+        .route(F, post(l::create).get(l::list))
+        .route(&format!("{F}/{{name}}/code"), put(l::update_code))
+        .layer(DefaultBodyLimit::max(LAMBDA_UPLOAD_BYTES));
+    Router::new()
+        .route(&format!("{F}/"), get(l::list))
+        .route(&format!("{F}/{{name}}"), get(l::get).delete(l::delete))
+        .route(
+            &format!("{F}/{{name}}/configuration"),
+            get(l::get_configuration).put(l::update_configuration),
+        )
+        .route(&format!("{F}/{{name}}/invocations"), post(l::invoke))
+        .route(
+            &format!("{F}/{{name}}/versions"),
+            post(l::publish).get(l::list_versions),
+        )
+        .route(
+            &format!("{F}/{{name}}/aliases"),
+            post(l::create_alias).get(l::list_aliases),
+        )
+        .route(
+            &format!("{F}/{{name}}/aliases/{{alias}}"),
+            get(l::get_alias)
+                .put(l::update_alias)
+                .delete(l::delete_alias_route),
+        )
+        .merge(uploads)
+}
+
+/// Largest CreateFunction / UpdateFunctionCode body: a 50 MB zip in base64.
+pub(crate) const LAMBDA_UPLOAD_BYTES: usize = 70 * 1024 * 1024;
 
 /// 413 for a request whose `Content-Length` is over [`MAX_BODY_BYTES`],
 /// from its headers alone: the body is never read (a client that waits
@@ -255,7 +294,8 @@ async fn refuse_large_bodies(
         .and_then(|v| v.parse::<u64>().ok());
     let path = request.uri().path();
     let upload = path == "/api/v1/packages"
-        || (path.starts_with("/api/v1/functions/") && path.ends_with("/package"));
+        || (path.starts_with("/api/v1/functions/") && path.ends_with("/package"))
+        || aws::body_limit(path) > MAX_BODY_BYTES;
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) && !upload {
         ops::count_refusal("body_too_large");
         return error::ApiError::too_large(format!(

@@ -25,7 +25,8 @@ impl Executor for NoFunctions {
     }
 }
 
-/// (method, path, content type, `X-Amz-Target` for the AWS protocols).
+/// (method, path, content type, `X-Amz-Target` for the AWS JSON protocols,
+/// or `lambda` for Lambda's REST-JSON paths).
 const ROUTES: &[(&str, &str, &str, &str)] = &[
     ("PUT", "/api/v1/workflows/fz", "application/json", ""),
     ("PUT", "/api/v1/workflows/fz?type=EXPRESS", "application/json", ""),
@@ -64,6 +65,9 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
     ("POST", "/", "application/x-amz-json-1.1", "AWSEvents.PutRule"),
     ("POST", "/", "application/x-amz-json-1.1", "AWSEvents.PutTargets"),
     ("POST", "/", "application/x-amz-json-1.1", "AWSEvents.TestEventPattern"),
+    ("POST", "/2015-03-31/functions", "application/json", "lambda"),
+    ("POST", "/2015-03-31/functions/fz/invocations", "application/json", "lambda"),
+    ("PUT", "/2015-03-31/functions/fz/configuration", "application/json", "lambda"),
 ];
 
 struct Api {
@@ -101,7 +105,7 @@ fuzz_target!(|data: &[u8]| {
         .method(Method::from_bytes(method.as_bytes()).unwrap())
         .uri(path)
         .header("content-type", content_type);
-    if !target.is_empty() {
+    if !target.is_empty() && target != "lambda" {
         request = request.header("x-amz-target", target);
     }
     let request = request.body(Body::from(body.to_vec())).unwrap();

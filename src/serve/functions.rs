@@ -174,6 +174,10 @@ impl FunctionHost for Host {
     fn refusal(&self, def: &sluice_dsl::function::FunctionDef) -> Option<(String, String)> {
         self.0.refusal(def).map(|(p, m)| (p.to_string(), m))
     }
+
+    fn lambda_command(&self, runtime: &str, handler: &str) -> Result<Vec<String>, String> {
+        sluice_executors::lambda::runtimes::Runtimes::found().command(runtime, handler)
+    }
 }
 
 pub fn host(functions: &Functions) -> Arc<dyn FunctionHost> {

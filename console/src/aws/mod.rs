@@ -14,7 +14,27 @@
 
 pub(crate) mod arn;
 mod events;
+pub(crate) mod lambda;
+pub(crate) mod signed;
+pub(crate) mod sigv4;
 mod states;
+
+/// The paths the AWS protocols answer on: `POST /` (the JSON protocols)
+/// and Lambda's `/2015-03-31/…`.
+pub(crate) fn is_aws_path(path: &str) -> bool {
+    path == "/" || path.starts_with("/2015-03-31/")
+}
+
+/// The largest body a request to `path` may have.
+pub(crate) fn body_limit(path: &str) -> usize {
+    if path == "/2015-03-31/functions"
+        || (path.starts_with("/2015-03-31/functions/") && path.ends_with("/code"))
+    {
+        crate::LAMBDA_UPLOAD_BYTES
+    } else {
+        crate::MAX_BODY_BYTES
+    }
+}
 
 use axum::body::Bytes;
 use axum::extract::State;

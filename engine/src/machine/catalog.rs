@@ -12,13 +12,16 @@ use crate::store::keys;
 /// reported rather than stored.
 /// `aws-state-machine`: what the Step Functions protocol keeps beside a
 /// workflow (role ARN, tags, descriptions); `aws-event-rule`: an
-/// EventBridge rule with its targets (its triggers are `trigger`s).
-const KINDS: [&str; 5] = [
+/// EventBridge rule with its targets (its triggers are `trigger`s);
+/// `aws-function`: what the Lambda protocol keeps beside a function
+/// (runtime name, role, tags).
+const KINDS: [&str; 6] = [
     "function",
     "trigger",
     "source",
     "aws-state-machine",
     "aws-event-rule",
+    "aws-function",
 ];
 
 fn check_kind(kind: &str) -> Result<(), EngineError> {

@@ -6,6 +6,7 @@
 
 pub mod api;
 mod output;
+pub mod runtimes;
 
 use axum::body::Bytes;
 use serde_json::Value;
