@@ -30,6 +30,10 @@ pub enum TargetInput {
 pub struct Target {
     pub rule_arn: String,
     pub input: TargetInput,
+    /// A Lambda function target (`"function": "NAME[:QUALIFIER]"`): the
+    /// workflow started is the one that invokes functions asynchronously,
+    /// and its input is `{"FunctionName", "Payload": <the target input>}`.
+    pub function: Option<String>,
 }
 
 /// Variables every transformer has (the guide's "predefined variables").
@@ -117,11 +121,34 @@ impl Target {
                 problems,
             )?,
         };
-        Some(Target { rule_arn, input })
+        let function = match map.get("function") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(f)) if !f.is_empty() => Some(f.clone()),
+            Some(_) => {
+                problems.push(
+                    format!("{ptr}/function"),
+                    "'function' is the name of the target function",
+                );
+                return None;
+            }
+        };
+        Some(Target {
+            rule_arn,
+            input,
+            function,
+        })
     }
 
     /// The target's input for `event` (a CloudEvent as Sluice keeps it).
     pub fn input_for(&self, event: &Value) -> Result<Value, StatesError> {
+        let input = self.target_input(event)?;
+        Ok(match &self.function {
+            Some(f) => json!({"FunctionName": f, "Payload": input}),
+            None => input,
+        })
+    }
+
+    fn target_input(&self, event: &Value) -> Result<Value, StatesError> {
         let eb = envelope(event);
         let docs = Docs::context(&Value::Null);
         match &self.input {
@@ -272,6 +299,16 @@ mod tests {
         assert_eq!(
             (v["version"].as_str(), v["account"].as_str()),
             (Some("0"), Some("000000000000"))
+        );
+    }
+
+    #[test]
+    fn a_function_target_gets_the_input_as_its_payload() {
+        let t =
+            target(json!({"ruleArn": "x", "inputPath": "$.detail.n", "function": "resize:live"}));
+        assert_eq!(
+            t.input_for(&event()).unwrap(),
+            json!({"FunctionName": "resize:live", "Payload": 7})
         );
     }
 

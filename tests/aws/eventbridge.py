@@ -104,6 +104,24 @@ def test_rules_and_targets_start_state_machines():
     expect("ResourceNotFoundException", events.describe_rule, Name="big-orders")
 
 
+def test_a_lambda_function_target_is_invoked_asynchronously():
+    # `echo` (a function of the server's --functions folder) answers with its event.
+    events.put_rule(Name="to-lambda", EventPattern='{"source": ["lambda-shop"]}')
+    fn = f"arn:aws:lambda:{REGION}:000000000000:function:echo"
+    r = events.put_targets(Rule="to-lambda", Targets=[{"Id": "fn", "Arn": fn, "InputPath": "$.detail"}])
+    assert r["FailedEntryCount"] == 0, r
+    events.put_events(Entries=[{"Source": "lambda-shop", "DetailType": "t", "Detail": '{"sku": "A-1"}'}])
+    deadline = time.time() + 20
+    while True:
+        runs = rest("/api/v1/executions?workflow=sluice-lambda-events")["executions"]
+        done = [e for e in runs if e["status"] == "SUCCEEDED" and e["output"]["Payload"] == {"sku": "A-1"}]
+        if done:
+            break
+        assert time.time() < deadline, runs
+        time.sleep(0.1)
+    assert done[0]["output"]["StatusCode"] == 200
+
+
 def test_bad_input_is_refused_with_aws_errors():
     expect("InvalidEventPatternException", events.put_rule, Name="bad", EventPattern='{"source": "shop"}')
     expect("ValidationException", events.put_rule, Name="bad")

@@ -4,7 +4,9 @@
 //! envelope's account, region and resources kept), and rules with their
 //! targets become Sluice trigger rules — one per target, named
 //! `RULE.TARGET_ID`, visible in `/api/v1/triggers` — whose input is made
-//! the EventBridge way (`crate::dsl::eventbridge`). A rule with a
+//! the EventBridge way (`sluice_dsl::eventbridge`); a Lambda function
+//! target is invoked asynchronously, as Lambda's `Event` invocations are
+//! (an execution of `sluice-lambda-events`). A rule with a
 //! `ScheduleExpression` gets a cron source of its own, `eb-RULE`, whose
 //! fires its triggers match. The rule itself (pattern, schedule, state,
 //! targets) is kept in the catalog as `aws-event-rule/RULE`.
@@ -378,8 +380,18 @@ async fn sync(ctx: &Ctx, name: &str, rule: &Map<String, Value>) -> Result<(), Aw
     {
         let id = t["Id"].as_str().unwrap_or_default();
         let trigger = format!("{name}.{id}");
-        let machine = arn::parse_machine(t["Arn"].as_str().unwrap_or_default(), "Arn")?;
+        let target_arn = t["Arn"].as_str().unwrap_or_default();
         let mut target = json!({"ruleArn": arn_text});
+        let workflow = match lambda_function(target_arn) {
+            Some(function) => {
+                super::lambda::ensure_events_workflow(&ctx.state)
+                    .await
+                    .map_err(engine_error)?;
+                target["function"] = json!(function);
+                super::lambda::EVENTS_WORKFLOW.to_string()
+            }
+            None => arn::parse_machine(target_arn, "Arn")?.reference(),
+        };
         for (from, to) in [("Input", "input"), ("InputPath", "inputPath")] {
             if let Some(v) = t.get(from).and_then(Value::as_str) {
                 target[to] = if to == "input" {
@@ -396,7 +408,7 @@ async fn sync(ctx: &Ctx, name: &str, rule: &Map<String, Value>) -> Result<(), Aw
                                                "inputTemplate": tr.get("InputTemplate").cloned().unwrap_or(Value::Null)});
         }
         let body = json!({"name": trigger, "description": format!("EventBridge rule {name}, target {id}"),
-                          "workflow": machine.reference(), "pattern": pattern, "eventbridge": target});
+                          "workflow": workflow, "pattern": pattern, "eventbridge": target});
         sluice_dsl::TriggerRule::from_value(&body)
             .map_err(|p| AwsError::validation(format!("target {id}: {p}")))?;
         wanted.push((trigger, body));
@@ -566,11 +578,13 @@ fn target_problem(rule: &str, t: &Value) -> Option<String> {
         ));
     }
     let target_arn = t["Arn"].as_str().unwrap_or_default();
-    if let Err(e) = arn::parse_machine(target_arn, "Arn") {
-        return Some(format!(
-            "{} (targets are state machines on this server)",
-            e.message
-        ));
+    if lambda_function(target_arn).is_none() {
+        if let Err(e) = arn::parse_machine(target_arn, "Arn") {
+            return Some(format!(
+                "{} (targets are state machines and Lambda functions on this server)",
+                e.message
+            ));
+        }
     }
     let ways = ["Input", "InputPath", "InputTransformer"]
         .iter()
@@ -604,6 +618,18 @@ async fn list_targets(ctx: &Ctx, req: Req) -> AwsResult {
     default_bus(&req, "EventBusName")?;
     let body = rule(ctx, &name)?;
     Ok(json!({"Targets": body.get("Targets").cloned().unwrap_or(json!([]))}))
+}
+
+/// The function (`NAME[:QUALIFIER]`) of a Lambda function ARN.
+fn lambda_function(target_arn: &str) -> Option<String> {
+    let p: Vec<&str> = target_arn.split(':').collect();
+    match p.as_slice() {
+        ["arn", _, "lambda", _, _, "function", name] if !name.is_empty() => Some(name.to_string()),
+        ["arn", _, "lambda", _, _, "function", name, q] if !name.is_empty() => {
+            Some(format!("{name}:{q}"))
+        }
+        _ => None,
+    }
 }
 
 /// TestEventPattern: the pattern on an event in EventBridge's shape.

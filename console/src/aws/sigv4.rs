@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// How far a request's `X-Amz-Date` may be from the server's clock.
-const MAX_SKEW_SECONDS: i64 = 15 * 60;
+const MAX_SKEW_SECONDS: i64 = 5 * 60;
 
 /// Why a signed request is refused: the AWS error type and the message.
 #[derive(Debug, PartialEq)]
@@ -203,7 +203,7 @@ pub(crate) fn verify(
         .and_utc()
         .timestamp();
     if (now - when).abs() > MAX_SKEW_SECONDS {
-        return Err(Refusal("InvalidSignatureException", "Signature expired: the request's X-Amz-Date is more than 15 minutes from the server's clock".into()));
+        return Err(Refusal("InvalidSignatureException", "Signature expired: the request's X-Amz-Date is more than 5 minutes from the server's clock".into()));
     }
     if !amz_date.starts_with(signed.date) {
         return Err(Refusal(
