@@ -266,9 +266,11 @@ fn is_public(path: &str) -> bool {
 }
 
 fn is_page(req: &Request) -> bool {
+    let path = req.uri().path();
     req.method() == Method::GET
-        && !req.uri().path().starts_with("/api/")
-        && req.uri().path() != "/metrics"
+        && !path.starts_with("/api/")
+        && path != "/metrics"
+        && !(path != "/" && crate::aws::is_aws_path(path))
 }
 
 fn unauthorized(message: &str) -> Response {

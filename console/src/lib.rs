@@ -245,29 +245,32 @@ pub fn app(state: AppState) -> Router {
 /// large as a package (Lambda's 50 MB zip) in base64.
 fn lambda_routes() -> Router<AppState> {
     use aws::lambda as l;
-    const F: &str = "/2015-03-31/functions";
+    // Literal paths, so that the route walk of the auth tests finds them.
     let uploads = Router::new()
-        .route(F, post(l::create).get(l::list))
-        .route(&format!("{F}/{{name}}/code"), put(l::update_code))
+        .route("/2015-03-31/functions", post(l::create).get(l::list))
+        .route("/2015-03-31/functions/{name}/code", put(l::update_code))
         .layer(DefaultBodyLimit::max(LAMBDA_UPLOAD_BYTES));
     Router::new()
-        .route(&format!("{F}/"), get(l::list))
-        .route(&format!("{F}/{{name}}"), get(l::get).delete(l::delete))
+        .route("/2015-03-31/functions/", get(l::list))
         .route(
-            &format!("{F}/{{name}}/configuration"),
+            "/2015-03-31/functions/{name}",
+            get(l::get).delete(l::delete),
+        )
+        .route(
+            "/2015-03-31/functions/{name}/configuration",
             get(l::get_configuration).put(l::update_configuration),
         )
-        .route(&format!("{F}/{{name}}/invocations"), post(l::invoke))
+        .route("/2015-03-31/functions/{name}/invocations", post(l::invoke))
         .route(
-            &format!("{F}/{{name}}/versions"),
+            "/2015-03-31/functions/{name}/versions",
             post(l::publish).get(l::list_versions),
         )
         .route(
-            &format!("{F}/{{name}}/aliases"),
+            "/2015-03-31/functions/{name}/aliases",
             post(l::create_alias).get(l::list_aliases),
         )
         .route(
-            &format!("{F}/{{name}}/aliases/{{alias}}"),
+            "/2015-03-31/functions/{name}/aliases/{alias}",
             get(l::get_alias)
                 .put(l::update_alias)
                 .delete(l::delete_alias_route),
