@@ -41,7 +41,7 @@ mod machine;
 mod records;
 mod store;
 
-pub use machine::{Limits, BYTES_BUDGET, STEP_BUDGET};
+pub use machine::{check_name, Limits, BYTES_BUDGET, STEP_BUDGET};
 mod queries;
 mod runtime;
 

@@ -8,21 +8,15 @@ import os
 import subprocess
 import sys
 import time
-import traceback
-import urllib.request
 
 import boto3
+from harness import ENDPOINT, expect, rest, run
 
-ENDPOINT = os.environ["SLUICE_ENDPOINT"]
 REGION = "eu-west-1"
 events = boto3.client("events", endpoint_url=ENDPOINT, region_name=REGION)
 sfn = boto3.client("stepfunctions", endpoint_url=ENDPOINT, region_name=REGION)
 ROLE = "arn:aws:iam::000000000000:role/anything"
 
-
-def rest(path):
-    with urllib.request.urlopen(f"{ENDPOINT}{path}") as r:
-        return json.load(r)
 
 
 def machine(name):
@@ -39,15 +33,6 @@ def inputs(arn, count, timeout=20):
         assert time.time() < deadline, f"{len(runs)} of {count} executions of {arn}"
         time.sleep(0.1)
 
-
-def expect(error, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except events.exceptions.ClientError as e:
-        code = e.response["Error"]["Code"]
-        assert code == error, f"expected {error}, got {code}: {e}"
-        return e
-    raise AssertionError(f"expected {error}, the call succeeded")
 
 
 def order(amount, source="shop"):
@@ -167,14 +152,4 @@ def test_aws_cli_put_events():
 
 
 if __name__ == "__main__":
-    failed = []
-    for name, fn in list(globals().items()):
-        if name.startswith("test_") and callable(fn):
-            try:
-                fn()
-                print(f"ok   {name}")
-            except Exception:
-                failed.append(name)
-                print(f"FAIL {name}\n{traceback.format_exc()}")
-    print(f"{len(failed)} failed: {failed}" if failed else "all passed")
-    sys.exit(1 if failed else 0)
+    run(globals())

@@ -13,13 +13,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
-import urllib.request
 import zipfile
 
 import boto3
+from harness import ENDPOINT, expect, rest, run
 
-ENDPOINT = os.environ["SLUICE_ENDPOINT"]
 REGION = "eu-west-1"
 lam = boto3.client("lambda", endpoint_url=ENDPOINT, region_name=REGION)
 sfn = boto3.client("stepfunctions", endpoint_url=ENDPOINT, region_name=REGION)
@@ -43,24 +41,11 @@ def code(mark):
     return buf.getvalue()
 
 
-def rest(path):
-    with urllib.request.urlopen(f"{ENDPOINT}{path}") as r:
-        return json.load(r)
-
 
 def call(name, payload, **kw):
     r = lam.invoke(FunctionName=name, Payload=json.dumps(payload), **kw)
     return r, json.loads(r["Payload"].read() or b"null")
 
-
-def expect(error, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except lam.exceptions.ClientError as e:
-        code_ = e.response["Error"]["Code"]
-        assert code_ == error, f"expected {error}, got {code_}: {e}"
-        return e
-    raise AssertionError(f"expected {error}, the call succeeded")
 
 
 def test_create_invoke_update_and_version():
@@ -159,14 +144,4 @@ def test_aws_cli_invoke():
 
 
 if __name__ == "__main__":
-    failed = []
-    for name, fn in list(globals().items()):
-        if name.startswith("test_") and callable(fn):
-            try:
-                fn()
-                print(f"ok   {name}")
-            except Exception:
-                failed.append(name)
-                print(f"FAIL {name}\n{traceback.format_exc()}")
-    print(f"{len(failed)} failed: {failed}" if failed else "all passed")
-    sys.exit(1 if failed else 0)
+    run(globals())

@@ -5,12 +5,11 @@ checked, and a read token may only read. Run by tests/aws_protocols.rs."""
 import json
 import os
 import sys
-import traceback
 
 import boto3
 from botocore.exceptions import ClientError
+from harness import ENDPOINT, expect, rest, run
 
-ENDPOINT = os.environ["SLUICE_ENDPOINT"]
 REGION = "eu-west-1"
 ADMIN = ("ops", "ops-secret-token-0123456789")
 READER = ("viewer", "viewer-secret-token-0123456789")
@@ -58,14 +57,4 @@ def test_a_read_token_reads_only():
 
 
 if __name__ == "__main__":
-    failed = []
-    for name, fn in list(globals().items()):
-        if name.startswith("test_") and callable(fn):
-            try:
-                fn()
-                print(f"ok   {name}")
-            except Exception:
-                failed.append(name)
-                print(f"FAIL {name}\n{traceback.format_exc()}")
-    print(f"{len(failed)} failed: {failed}" if failed else "all passed")
-    sys.exit(1 if failed else 0)
+    run(globals())

@@ -9,12 +9,11 @@ import os
 import subprocess
 import sys
 import time
-import traceback
 
 import boto3
 from botocore.config import Config
+from harness import ENDPOINT, expect, rest, run
 
-ENDPOINT = os.environ["SLUICE_ENDPOINT"]
 REGION = "eu-west-1"
 ROLE = "arn:aws:iam::000000000000:role/anything"
 sfn = boto3.client("stepfunctions", endpoint_url=ENDPOINT, region_name=REGION)
@@ -44,15 +43,6 @@ def wait_done(arn, timeout=30):
         time.sleep(0.1)
 
 
-def expect(error, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except sfn.exceptions.ClientError as e:
-        code = e.response["Error"]["Code"]
-        assert code == error, f"expected {error}, got {code}: {e}"
-        return e
-    raise AssertionError(f"expected {error}, the call succeeded")
-
 
 def test_state_machines_are_workflows():
     created = machine("sfn-hello", tags=[{"key": "team", "value": "payments"}])
@@ -70,9 +60,7 @@ def test_state_machines_are_workflows():
     names = [m["name"] for m in sfn.list_state_machines()["stateMachines"]]
     assert "sfn-hello" in names, names
     # The same machine is a workflow of the REST API.
-    import urllib.request
-    with urllib.request.urlopen(f"{ENDPOINT}/api/v1/workflows/sfn-hello") as r:
-        assert json.load(r)["definition"] == PASS
+    assert rest("/api/v1/workflows/sfn-hello")["definition"] == PASS
     tags = sfn.list_tags_for_resource(resourceArn=arn)["tags"]
     assert tags == [{"key": "team", "value": "payments"}], tags
     sfn.tag_resource(resourceArn=arn, tags=[{"key": "tier", "value": "1"}])
@@ -311,14 +299,4 @@ def test_aws_cli():
 
 
 if __name__ == "__main__":
-    failed = []
-    for name, fn in list(globals().items()):
-        if name.startswith("test_") and callable(fn):
-            try:
-                fn()
-                print(f"ok   {name}")
-            except Exception:
-                failed.append(name)
-                print(f"FAIL {name}\n{traceback.format_exc()}")
-    print(f"{len(failed)} failed: {failed}" if failed else "all passed")
-    sys.exit(1 if failed else 0)
+    run(globals())

@@ -29,7 +29,6 @@ mod support;
 use rand::Rng;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -53,14 +52,6 @@ fn kills() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn put(port: u16, path: &str, body: Value) {
@@ -131,10 +122,10 @@ fn setup(tmp: &std::path::Path, observed: &Arc<Mutex<Observed>>) -> (Server, Rab
     );
     let name = run_name();
     let rabbit = Rabbit::new(name.clone());
-    let tansu = Tansu::start(free_port(), &name);
+    let tansu = Tansu::start(support::free_port(), &name);
     let mut server = Server {
         child: None,
-        port: free_port(),
+        port: support::free_port(),
         data: tmp.join("data"),
         functions,
         log: tmp.join("serve.log"),

@@ -29,7 +29,7 @@ pub(crate) enum CallbackOutcome {
 }
 
 /// Names of workflows, executions and aliases: what fits in a key and a URL.
-pub(crate) fn check_name(what: &str, name: &str) -> Result<(), EngineError> {
+pub fn check_name(what: &str, name: &str) -> Result<(), EngineError> {
     let ok = !name.is_empty()
         && name.len() <= 80
         && name

@@ -29,6 +29,7 @@ use sluice_dsl::{Random, StateMachine, StatesError};
 
 pub(crate) use advance::dispatch_action;
 pub(crate) use children::child_wait;
+pub use commands::check_name;
 pub(crate) use commands::CallbackOutcome;
 pub(crate) use ingest::DEDUPE_INDEX_CHUNK;
 pub(crate) use map_run::bucket_action;

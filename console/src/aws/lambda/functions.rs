@@ -48,13 +48,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
             "Handler is required for runtime {runtime} (e.g. app.handler)"
         )));
     }
-    let host = state.functions.clone().ok_or_else(|| {
-        LambdaError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ServiceException",
-            "this server runs no functions".into(),
-        )
-    })?;
+    let host = host(&state)?;
     let command = host.lambda_command(runtime, handler).map_err(invalid)?;
     let zip = req
         .get("Code")
@@ -105,11 +99,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
             return Err(from_api(e));
         }
     };
-    let version = if req.get("Publish") == Some(&json!(true)) {
-        doc.version.to_string()
-    } else {
-        "$LATEST".into()
-    };
+    let version = published(&req, &doc);
     ok(
         StatusCode::CREATED,
         configuration(&region(&headers), &doc, &m, &version, package.as_ref()),
@@ -234,13 +224,7 @@ pub async fn update_configuration(
             .and_then(Value::as_str)
             .unwrap_or("bootstrap")
             .to_string();
-        let host = state.functions.clone().ok_or_else(|| {
-            LambdaError(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceException",
-                "this server runs no functions".into(),
-            )
-        })?;
+        let host = host(&state)?;
         def["command"] = json!(host.lambda_command(&runtime, &handler).map_err(invalid)?);
         def["handler"] = json!(handler);
         m.insert("Runtime".into(), json!(runtime));
@@ -295,11 +279,7 @@ pub async fn update_code(
         .await
         .map_err(from_api)?;
     let m = meta(&state, &name);
-    let version = if req.get("Publish") == Some(&json!(true)) {
-        doc.version.to_string()
-    } else {
-        "$LATEST".into()
-    };
+    let version = published(&req, &doc);
     ok(
         StatusCode::OK,
         configuration(&region(&headers), &doc, &m, &version, package.as_ref()),

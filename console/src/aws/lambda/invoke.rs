@@ -63,13 +63,7 @@ pub async fn invoke(
             )))
         }
     }
-    let host = state.functions.clone().ok_or_else(|| {
-        LambdaError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ServiceException",
-            "this server runs no functions".into(),
-        )
-    })?;
+    let host = host(&state)?;
     let answer = host.invoke(&name, qualifier.as_deref(), event).await;
     let meter = answer.get("meter").cloned().unwrap_or(Value::Null);
     let (payload, unhandled) = match (

@@ -221,13 +221,7 @@ fn qualified(
         None | Some("$LATEST") => return Ok((latest(state, name)?, "$LATEST".into())),
         Some(q) => match q.parse::<u64>() {
             Ok(v) => v,
-            Err(_) => engine
-                .document_aliases(FUNCTION_KIND, name)
-                .map_err(from_engine)?
-                .into_iter()
-                .find(|(a, _)| a == q)
-                .map(|(_, v)| v)
-                .ok_or_else(|| missing(&format!("{name}:{q}")))?,
+            Err(_) => alias_version(state, name, q)?,
         },
     };
     let doc = engine
@@ -239,4 +233,37 @@ fn qualified(
 
 fn region(headers: &HeaderMap) -> String {
     super::region(headers)
+}
+
+/// The version alias `alias` of function `name` points at.
+fn alias_version(state: &AppState, name: &str, alias: &str) -> Result<u64, LambdaError> {
+    state
+        .engine
+        .document_aliases(FUNCTION_KIND, name)
+        .map_err(from_engine)?
+        .into_iter()
+        .find(|(a, _)| a == alias)
+        .map(|(_, v)| v)
+        .ok_or_else(|| missing(&format!("{name}:{alias}")))
+}
+
+/// The function host, or the answer of a server that runs no functions.
+fn host(state: &AppState) -> Result<std::sync::Arc<dyn crate::FunctionHost>, LambdaError> {
+    state.functions.clone().ok_or_else(|| {
+        LambdaError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceException",
+            "this server runs no functions".into(),
+        )
+    })
+}
+
+/// The version a create or code update answers with: the stored version
+/// when the request says `"Publish": true`, else `$LATEST`.
+fn published(req: &Map<String, Value>, doc: &Document) -> String {
+    if req.get("Publish") == Some(&json!(true)) {
+        doc.version.to_string()
+    } else {
+        "$LATEST".into()
+    }
 }

@@ -62,6 +62,21 @@ pub async fn list_versions(
     ok(StatusCode::OK, json!({"Versions": versions}))
 }
 
+/// An alias as CreateAlias, UpdateAlias and GetAlias answer it.
+fn alias_answer(
+    status: StatusCode,
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &str,
+    alias: &str,
+    version: u64,
+) -> Answer {
+    ok(
+        status,
+        alias_view(&region(headers), name, alias, version, &meta(state, name)),
+    )
+}
+
 fn alias_view(
     region: &str,
     name: &str,
@@ -141,15 +156,13 @@ pub async fn create_alias(
         ));
     }
     let version = set_alias(&state, &name, &alias, &req).await?;
-    ok(
+    alias_answer(
         StatusCode::CREATED,
-        alias_view(
-            &region(&headers),
-            &name,
-            &alias,
-            version,
-            &meta(&state, &name),
-        ),
+        &state,
+        &headers,
+        &name,
+        &alias,
+        version,
     )
 }
 
@@ -161,28 +174,11 @@ pub async fn update_alias(
 ) -> Answer {
     let (name, _) = parse_name(&name)?;
     let mut req = json_body(&body)?;
-    let current = state
-        .engine
-        .document_aliases(FUNCTION_KIND, &name)
-        .map_err(from_engine)?
-        .into_iter()
-        .find(|(a, _)| *a == alias);
-    let Some((_, version)) = current else {
-        return Err(missing(&format!("{name}:{alias}")));
-    };
+    let version = alias_version(&state, &name, &alias)?;
     req.entry("FunctionVersion")
         .or_insert_with(|| json!(version.to_string()));
     let version = set_alias(&state, &name, &alias, &req).await?;
-    ok(
-        StatusCode::OK,
-        alias_view(
-            &region(&headers),
-            &name,
-            &alias,
-            version,
-            &meta(&state, &name),
-        ),
-    )
+    alias_answer(StatusCode::OK, &state, &headers, &name, &alias, version)
 }
 
 pub async fn get_alias(
@@ -191,23 +187,8 @@ pub async fn get_alias(
     headers: HeaderMap,
 ) -> Answer {
     let (name, _) = parse_name(&name)?;
-    let found = state
-        .engine
-        .document_aliases(FUNCTION_KIND, &name)
-        .map_err(from_engine)?
-        .into_iter()
-        .find(|(a, _)| *a == alias);
-    let (_, version) = found.ok_or_else(|| missing(&format!("{name}:{alias}")))?;
-    ok(
-        StatusCode::OK,
-        alias_view(
-            &region(&headers),
-            &name,
-            &alias,
-            version,
-            &meta(&state, &name),
-        ),
-    )
+    let version = alias_version(&state, &name, &alias)?;
+    alias_answer(StatusCode::OK, &state, &headers, &name, &alias, version)
 }
 
 pub async fn list_aliases(

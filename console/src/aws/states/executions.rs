@@ -37,15 +37,8 @@ async fn start_execution(ctx: &Ctx, req: &Req) -> Result<(Machine, Execution), A
     let input = json_field(req, "input", "InvalidExecutionInput")?;
     let name = req.opt_str("name")?.map(str::to_string);
     if let Some(n) = &name {
-        let ok = !n.is_empty()
-            && n.len() <= 80
-            && n.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-        if !ok {
-            return Err(AwsError::new(
-                "InvalidName",
-                format!("Invalid Name: '{n}': use 1 to 80 letters, digits, '-', '_' or '.'"),
-            ));
+        if let Err(EngineError::BadRequest(m)) = sluice_engine::check_name("execution name", n) {
+            return Err(AwsError::new("InvalidName", format!("Invalid Name: {m}")));
         }
     }
     let request = StartRequest {

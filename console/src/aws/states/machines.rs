@@ -91,8 +91,9 @@ fn publish_flags(req: &Req) -> Result<bool, AwsError> {
 
 pub(super) async fn create(ctx: &Ctx, req: Req) -> AwsResult {
     let name = req.str("name")?.to_string();
-    if let Err(EngineError::BadRequest(m)) = check_name(&name) {
-        return Err(AwsError::new("InvalidName", m));
+    if let Err(EngineError::BadRequest(m)) = sluice_engine::check_name("state machine name", &name)
+    {
+        return Err(AwsError::new("InvalidName", format!("Invalid Name: {m}")));
     }
     let def = definition(&req)?;
     let kind = workflow_type(&req)?.unwrap_or_default();
@@ -140,22 +141,6 @@ pub(super) async fn create(ctx: &Ctx, req: Req) -> AwsResult {
         out["stateMachineVersionArn"] = json!(arn::version(&ctx.region, &name, version.version));
     }
     Ok(out)
-}
-
-/// Sluice's rule for names (what fits in a key and a URL).
-fn check_name(name: &str) -> Result<(), EngineError> {
-    let ok = !name.is_empty()
-        && name.len() <= 80
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(EngineError::BadRequest(format!(
-            "Invalid Name: '{name}': use 1 to 80 letters, digits, '-', '_' or '.'"
-        )))
-    }
 }
 
 pub(super) async fn describe(ctx: &Ctx, req: Req) -> AwsResult {
