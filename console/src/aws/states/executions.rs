@@ -345,14 +345,12 @@ fn token(req: &Req) -> Result<String, AwsError> {
 
 pub(super) async fn task_success(ctx: &Ctx, req: Req) -> AwsResult {
     let token = token(&req)?;
-    let output = match req.str("output")? {
-        t => serde_json::from_str(t).map_err(|e| {
-            AwsError::new(
-                "InvalidOutput",
-                format!("Invalid Output: 'output' is not JSON: {e}"),
-            )
-        })?,
-    };
+    let output = serde_json::from_str(req.str("output")?).map_err(|e| {
+        AwsError::new(
+            "InvalidOutput",
+            format!("Invalid Output: 'output' is not JSON: {e}"),
+        )
+    })?;
     ctx.state
         .engine
         .task_success(&token, output)
