@@ -1,5 +1,9 @@
 //! [`Functions`]: the deployed functions, their versions and aliases, and
 //! the dispatch of an invocation to its runtime under the function's limits.
+//!
+//! A few lines over 800: the catalog sync, resolution and dispatch share
+//! the registry's lock discipline; the split into a `functions/` module
+//! belongs with the restructure of issue 16.
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -124,23 +124,35 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Answer {
     ok(StatusCode::OK, json!({"Functions": functions}))
 }
 
+/// The FunctionConfiguration a function name (with its qualifier in the
+/// name or the `Qualifier` query) stands for, and Lambda's own fields.
+fn qualified_configuration(
+    state: &AppState,
+    name: &str,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<(Value, Map<String, Value>), LambdaError> {
+    let (name, qualifier) = parse_name(name)?;
+    let qualifier = qualifier.or_else(|| q.get("Qualifier").cloned());
+    let (doc, version) = qualified(state, &name, qualifier.as_deref())?;
+    let m = meta(state, &name);
+    let config = configuration(
+        &region(headers),
+        &doc,
+        &m,
+        &version,
+        package_of(state, &doc.body).as_ref(),
+    );
+    Ok((config, m))
+}
+
 pub async fn get(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Answer {
-    let (name, qualifier) = parse_name(&name)?;
-    let qualifier = qualifier.or_else(|| q.get("Qualifier").cloned());
-    let (doc, version) = qualified(&state, &name, qualifier.as_deref())?;
-    let m = meta(&state, &name);
-    let config = configuration(
-        &region(&headers),
-        &doc,
-        &m,
-        &version,
-        package_of(&state, &doc.body).as_ref(),
-    );
+    let (config, m) = qualified_configuration(&state, &name, &q, &headers)?;
     let tags = m.get("Tags").cloned().unwrap_or_else(|| json!({}));
     ok(
         StatusCode::OK,
@@ -149,23 +161,13 @@ pub async fn get(
 }
 
 pub async fn get_configuration(
-    state: State<AppState>,
-    name: Path<String>,
-    q: Query<HashMap<String, String>>,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Answer {
-    let res = get(state, name, q, headers).await?;
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .map_err(|e| {
-            LambdaError(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "ServiceException",
-                e.to_string(),
-            )
-        })?;
-    let v: Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    ok(StatusCode::OK, v["Configuration"].clone())
+    let (config, _) = qualified_configuration(&state, &name, &q, &headers)?;
+    ok(StatusCode::OK, config)
 }
 
 pub async fn delete(State(state): State<AppState>, Path(name): Path<String>) -> Answer {
