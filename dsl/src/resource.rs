@@ -167,11 +167,37 @@ impl ResourceRef {
 /// JSON pointer: what `sluice workflow validate` and a deploy refuse.
 pub fn unrunnable(definition: &serde_json::Value) -> crate::Problems {
     let mut problems = crate::Problems::default();
-    walk_states(definition, "", &mut problems);
+    walk_states(definition, "", &ResourceRef::runnable, &mut problems);
     problems
 }
 
-fn walk_states(scope: &serde_json::Value, ptr: &str, problems: &mut crate::Problems) {
+/// Every Task state whose `Resource` waits (`.sync`, `.sync:2`,
+/// `.waitForTaskToken`): Step Functions runs only request-response tasks
+/// in EXPRESS workflows, and so does Sluice.
+pub fn express_unsupported(definition: &serde_json::Value) -> crate::Problems {
+    let check = |r: &ResourceRef| -> Result<(), String> {
+        let pattern = match &r.resource {
+            _ if r.wait_for_task_token => ".waitForTaskToken",
+            Resource::StartExecution {
+                wait: StartWait::Sync | StartWait::SyncJson,
+            } => ".sync",
+            _ => return Ok(()),
+        };
+        Err(format!(
+            "EXPRESS workflows run only request-response tasks, not the {pattern} pattern: drop the suffix, or create the workflow as STANDARD"
+        ))
+    };
+    let mut problems = crate::Problems::default();
+    walk_states(definition, "", &check, &mut problems);
+    problems
+}
+
+fn walk_states(
+    scope: &serde_json::Value,
+    ptr: &str,
+    check: &dyn Fn(&ResourceRef) -> Result<(), String>,
+    problems: &mut crate::Problems,
+) {
     use crate::error::child_pointer;
     let Some(states) = scope.get("States").and_then(|s| s.as_object()) else {
         return;
@@ -180,23 +206,20 @@ fn walk_states(scope: &serde_json::Value, ptr: &str, problems: &mut crate::Probl
         let at = child_pointer(&child_pointer(ptr, "States"), name);
         if let Some(r) = state.get("Resource").and_then(|r| r.as_str()) {
             if let Ok(parsed) = ResourceRef::parse(r) {
-                if let Err(e) = parsed.runnable() {
+                if let Err(e) = check(&parsed) {
                     problems.push(child_pointer(&at, "Resource"), e);
                 }
             }
         }
         if let Some(branches) = state.get("Branches").and_then(|b| b.as_array()) {
             for (i, b) in branches.iter().enumerate() {
-                walk_states(
-                    b,
-                    &format!("{}/{i}", child_pointer(&at, "Branches")),
-                    problems,
-                );
+                let at = format!("{}/{i}", child_pointer(&at, "Branches"));
+                walk_states(b, &at, check, problems);
             }
         }
         for key in ["ItemProcessor", "Iterator"] {
             if let Some(p) = state.get(key) {
-                walk_states(p, &child_pointer(&at, key), problems);
+                walk_states(p, &child_pointer(&at, key), check, problems);
             }
         }
     }
@@ -262,5 +285,32 @@ mod tests {
         assert!(ResourceRef::parse("sluice:nope").is_err());
         assert!(ResourceRef::parse("lambda").is_err());
         assert!(ResourceRef::parse("sluice:function:bad name").is_err());
+    }
+
+    #[test]
+    fn express_workflows_refuse_waiting_patterns_with_their_pointers() {
+        let def = serde_json::json!({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "sluice:function:f", "Next": "M"},
+            "M": {"Type": "Map", "ItemProcessor": {"StartAt": "T", "States": {
+                "T": {"Type": "Task", "Resource": "sluice:function:f.waitForTaskToken", "End": true}}}, "Next": "S"},
+            "S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2", "Next": "N"},
+            "N": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution", "End": true}
+        }});
+        let p = express_unsupported(&def);
+        let at: Vec<&str> = p.iter().map(|p| p.pointer.as_str()).collect();
+        assert_eq!(
+            at,
+            [
+                "/States/M/ItemProcessor/States/T/Resource",
+                "/States/S/Resource"
+            ]
+        );
+        assert!(
+            p.0[0].message.contains(".waitForTaskToken"),
+            "{}",
+            p.0[0].message
+        );
+        assert!(p.0[1].message.contains(".sync"), "{}", p.0[1].message);
+        assert!(unrunnable(&def).is_empty());
     }
 }

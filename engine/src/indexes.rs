@@ -240,6 +240,7 @@ mod tests {
             next_frame: 1,
             frames: 0,
             child_of: None,
+            express: false,
         }
     }
 

@@ -57,7 +57,9 @@ impl Engine {
     }
 
     pub fn history(&self, id: &str) -> Result<Vec<HistoryEvent>, EngineError> {
-        self.execution(id)?;
+        if let Some(express) = self.express_history(id)? {
+            return Ok(express);
+        }
         let mut out = Vec::new();
         for v in self
             .tree()
@@ -73,7 +75,14 @@ impl Engine {
     /// stored events without parsing them (they are stored as the API shows
     /// them): a 1,000-event history costs a key scan, not 1,000 parses.
     pub fn history_json(&self, id: &str) -> Result<Vec<u8>, EngineError> {
-        self.execution(id)?;
+        if let Some(text) = self.express_history_text(id) {
+            return Ok([&b"{\"events\":["[..], &text, b"]}"].concat());
+        }
+        if let Some(express) = self.express_history(id)? {
+            return Ok(serde_json::to_vec(
+                &serde_json::json!({ "events": express }),
+            )?);
+        }
         let mut out = b"{\"events\":[".to_vec();
         for (i, v) in self
             .tree()

@@ -47,6 +47,11 @@ pub(crate) struct ExecutionRecord {
     /// For a child execution: the parent frame it reports its end to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child_of: Option<ChildOf>,
+    /// An EXPRESS execution: it has no frames and no stored history; it
+    /// runs in memory from its start record and, after a crash, from the
+    /// start again (at least once, as Step Functions runs EXPRESS).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub express: bool,
 }
 
 /// The parent a child execution reports to: a Distributed Map frame and

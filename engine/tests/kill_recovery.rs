@@ -91,22 +91,15 @@ async fn child(dir: &Path) {
     std::future::pending::<()>().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn variables_of_a_jsonata_workflow_survive_a_kill_between_states() {
-    if let Ok(dir) = std::env::var(CHILD_DIR) {
-        return child(Path::new(&dir)).await;
-    }
-    let dir = tempfile::tempdir().unwrap();
+/// Run this test binary again as a child that runs `test` with the store
+/// in `dir`, wait for its marker (the execution's id), and kill it.
+async fn kill_child_at_marker(test: &str, dir: &Path) -> String {
     let mut proc = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "variables_of_a_jsonata_workflow_survive_a_kill_between_states",
-            "--nocapture",
-        ])
-        .env(CHILD_DIR, dir.path())
+        .args(["--exact", test, "--nocapture"])
+        .env(CHILD_DIR, dir)
         .spawn()
         .unwrap();
-    let marker = dir.path().join(MARKER);
+    let marker = dir.join(MARKER);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !marker.exists() {
         assert!(
@@ -119,7 +112,20 @@ async fn variables_of_a_jsonata_workflow_survive_a_kill_between_states() {
     let id = std::fs::read_to_string(&marker).unwrap();
     proc.kill().unwrap(); // SIGKILL: no shutdown, no flush beyond what was acknowledged
     proc.wait().unwrap();
+    id
+}
 
+#[tokio::test(flavor = "multi_thread")]
+async fn variables_of_a_jsonata_workflow_survive_a_kill_between_states() {
+    if let Ok(dir) = std::env::var(CHILD_DIR) {
+        return child(Path::new(&dir)).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let id = kill_child_at_marker(
+        "variables_of_a_jsonata_workflow_survive_a_kill_between_states",
+        dir.path(),
+    )
+    .await;
     let (engine, functions) = open(dir.path(), true);
     engine.recover().await.unwrap();
     let e = engine.wait(&id, Duration::from_secs(20)).await.unwrap();
@@ -142,4 +148,78 @@ async fn variables_of_a_jsonata_workflow_survive_a_kill_between_states() {
         payloads,
         vec![json!({"d": 42, "mine": 1}), json!({"d": 42, "mine": 2})]
     );
+}
+
+/// An EXPRESS workflow: `double`, then `block`.
+fn express_workflow() -> Value {
+    json!({"StartAt": "Double", "States": {
+        "Double": {"Type": "Task", "Resource": "sluice:function:double", "Next": "Block"},
+        "Block": {"Type": "Task", "Resource": "sluice:function:block", "End": true}}})
+}
+
+/// The child of the EXPRESS test: start it, report its id once `block` is
+/// dispatched, then wait to be killed.
+async fn express_child(dir: &Path) {
+    let (engine, functions) = open(dir, false);
+    engine.recover().await.unwrap();
+    engine
+        .deploy_as("fast", express_workflow(), Some(WorkflowType::Express))
+        .await
+        .unwrap();
+    let input = json!({"n": 4});
+    let (e, _) = engine
+        .start("fast", StartRequest { input, name: None })
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while functions.calls.lock().unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "block was never dispatched");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    std::fs::write(dir.join(MARKER), e.execution_id.to_string()).unwrap();
+    std::future::pending::<()>().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_express_execution_killed_mid_run_runs_again_from_its_input() {
+    if let Ok(dir) = std::env::var(CHILD_DIR) {
+        return express_child(Path::new(&dir)).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let id = kill_child_at_marker(
+        "an_express_execution_killed_mid_run_runs_again_from_its_input",
+        dir.path(),
+    )
+    .await;
+    let (engine, functions) = open(dir.path(), true);
+    // The start was durable before it was acknowledged: RUNNING, and no
+    // step of the first run was kept.
+    assert_eq!(engine.execution(&id).unwrap().status, Status::Running);
+    engine.recover().await.unwrap();
+    let e = engine.wait(&id, Duration::from_secs(20)).await.unwrap();
+    assert_eq!((e.status, e.output), (Status::Succeeded, Some(json!("ok"))));
+    // At least once: the whole run again, from the input, with the same
+    // idempotency keys as the first run's tasks.
+    let calls = functions.calls.lock().unwrap().clone();
+    let seen: Vec<(&str, &str)> = calls
+        .iter()
+        .map(|c| (c.resource.as_str(), c.idempotency_key.as_str()))
+        .collect();
+    let (k0, k1) = (format!("{id}/x0/0"), format!("{id}/x1/0"));
+    assert_eq!(
+        seen,
+        [
+            ("sluice:function:double", k0.as_str()),
+            ("sluice:function:block", k1.as_str())
+        ]
+    );
+    assert_eq!(calls[0].payload, json!({"n": 4}));
+    let types: Vec<String> = engine
+        .history(&id)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(types.first().map(String::as_str), Some("ExecutionStarted"));
+    assert_eq!(types.last().map(String::as_str), Some("ExecutionSucceeded"));
 }

@@ -34,6 +34,10 @@ pub struct RunOptions {
     pub payload_limit: usize,
     /// Transitions allowed before the run fails: a guard against loops.
     pub max_transitions: u64,
+    /// A ceiling on the run's duration in seconds, on top of the
+    /// definition's `TimeoutSeconds` (EXPRESS executions: 300). Past
+    /// either, the run fails with `States.Timeout`.
+    pub max_seconds: Option<u64>,
 }
 
 impl Default for RunOptions {
@@ -46,6 +50,7 @@ impl Default for RunOptions {
                 .unwrap_or_default(),
             payload_limit: DEFAULT_PAYLOAD_LIMIT,
             max_transitions: 1_000_000,
+            max_seconds: None,
         }
     }
 }
@@ -77,6 +82,12 @@ pub trait Host {
     fn now(&mut self) -> DateTime<Utc>;
     /// Randomness for `States.UUID`, `States.MathRandom` and jitter.
     fn random(&mut self) -> &mut dyn Random;
+    /// A state was entered with `input`: for a host that keeps a history
+    /// (EXPRESS executions on `sluice serve`). Nothing by default.
+    fn state_entered(&mut self, _state: &crate::model::State, _input: &Value) {}
+    /// A state was left with `output` (a state that fails out of its scope
+    /// is not left: the failure ends the scope).
+    fn state_exited(&mut self, _state: &crate::model::State, _output: &Value) {}
     /// The items an `ItemReader` reads (Distributed Map). A host without
     /// access to buckets fails the state with `States.ItemReaderFailed`.
     fn read_items(&mut self, request: &step::ReadRequest) -> Result<Vec<Value>, StatesError> {

@@ -29,7 +29,11 @@ pub(super) struct Runner<'a> {
 
 impl<'a> Runner<'a> {
     pub fn new(machine: &'a StateMachine, options: &'a RunOptions, host: &'a mut dyn Host) -> Self {
-        let deadline = machine.timeout_seconds.map(|s| {
+        let limit = match (machine.timeout_seconds, options.max_seconds) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let deadline = limit.map(|s| {
             options.start_time + chrono::Duration::seconds(s.min(i64::MAX as u64 / 1000) as i64)
         });
         Runner {
@@ -102,7 +106,9 @@ impl<'a> Runner<'a> {
                 );
                 context::enter_state(&mut self.ctx, &state.name, &now, retries);
             }
+            self.host.state_entered(state, &input);
             let exit = self.run_state(state, input, input_checked)?;
+            self.host.state_exited(state, &exit.output);
             self.assign(state, exit.assigned)?;
             match exit.next {
                 Some(next) => {

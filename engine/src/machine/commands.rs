@@ -78,6 +78,9 @@ impl Machine<'_> {
                 meta.kind
             )));
         }
+        if meta.kind == WorkflowType::Express {
+            Self::check_express(&definition)?;
+        }
         if meta.latest_version > 0 {
             let latest: Option<VersionRecord> =
                 self.tx.get(&keys::version(name, meta.latest_version))?;
@@ -217,6 +220,9 @@ impl Machine<'_> {
             )));
         }
         let machine = self.definition(&name, version)?;
+        let express = self
+            .cached_workflow_meta(&name)?
+            .is_some_and(|m| m.kind == WorkflowType::Express);
         let id = ExecutionId::new();
         let exec_name = req.name.clone().unwrap_or_else(|| id.to_string());
         let started_ms = self.now.timestamp_millis();
@@ -244,7 +250,12 @@ impl Machine<'_> {
             next_frame: 1,
             frames: 1,
             child_of: parent.map(|(_, child_of)| child_of),
+            express: false,
         };
+        if express {
+            self.start_express(rec, machine)?;
+            return Ok((execution, true));
+        }
         self.saved.entry(idk.clone()).or_insert(None);
         if let Some(link) = &rec.child_of {
             self.tx
@@ -526,11 +537,17 @@ impl Machine<'_> {
                 rec.status()
             )));
         }
+        let express = rec.express;
         let e = StatesError::new(
             error.unwrap_or_default(),
             cause.unwrap_or_else(|| "stopped by request".into()),
         );
-        self.fail_execution(execution, Status::Aborted, &e)?;
+        if express {
+            // Its run in memory sees the end and stops (runtime/express.rs).
+            self.end_express(execution, Status::Aborted, Err(e))?;
+        } else {
+            self.fail_execution(execution, Status::Aborted, &e)?;
+        }
         Ok(self.execution(execution)?.execution.clone())
     }
 
@@ -598,6 +615,11 @@ impl Machine<'_> {
     /// Resume a FAILED, TIMED_OUT or ABORTED execution where it stopped:
     /// states that succeeded are not run again.
     pub fn redrive(&mut self, execution: &str) -> Result<Execution, EngineError> {
+        if self.execution(execution)?.express {
+            return Err(EngineError::Conflict(format!(
+                "execution {execution} is an EXPRESS execution, which keeps no steps to resume (as on Step Functions, only STANDARD executions can be redriven): start it again"
+            )));
+        }
         let status = self.execution(execution)?.status();
         if !matches!(status, Status::Failed | Status::TimedOut | Status::Aborted) {
             return Err(EngineError::Conflict(format!(

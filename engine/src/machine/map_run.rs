@@ -235,6 +235,7 @@ impl Machine<'_> {
                 slot: Some(index),
                 attempt: 0,
             }),
+            express: false,
         };
         self.saved.entry(idk.clone()).or_insert(None);
         self.executions.insert(idk.clone(), rec);

@@ -8,6 +8,7 @@ mod catalog;
 mod children;
 mod commands;
 mod distributed;
+mod express;
 mod fork;
 mod ingest;
 mod manage;
@@ -31,8 +32,10 @@ pub(crate) use advance::dispatch_action;
 pub(crate) use children::child_wait;
 pub use commands::check_name;
 pub(crate) use commands::CallbackOutcome;
+pub use express::EXPRESS_MAX_SECONDS;
+pub(crate) use express::{express_run, ExpressEnd, ExpressRun};
 pub(crate) use ingest::DEDUPE_INDEX_CHUNK;
-pub(crate) use map_run::bucket_action;
+pub(crate) use map_run::{bucket_action, execution_arn, map_run_arn, state_machine_arn};
 
 /// A side effect to perform after the batch is durable.
 #[derive(Debug)]
@@ -63,6 +66,8 @@ pub(crate) enum Action {
         bucket: String,
         files: Vec<(String, Value)>,
     },
+    /// Run an EXPRESS execution in memory; report with `express_done`.
+    RunExpress(Box<ExpressRun>),
     /// The command used up its share of the writer ([`STEP_BUDGET`]):
     /// go on with this frame in a command of its own.
     Resume { execution: String, frame: u64 },

@@ -18,6 +18,7 @@ impl Command {
         match self {
             Command::TaskDone { .. }
             | Command::BucketDone { .. }
+            | Command::ExpressDone { .. }
             | Command::Timer { .. }
             | Command::Resume { .. } => LowDisk::Hold,
             Command::DeleteWorkflow { .. }
@@ -54,6 +55,7 @@ impl Command {
             Command::PruneDedupe { reply, .. } => send(reply, e),
             Command::TaskDone { .. }
             | Command::BucketDone { .. }
+            | Command::ExpressDone { .. }
             | Command::Timer { .. }
             | Command::Resume { .. }
             | Command::Quarantine { .. } => {}
@@ -180,6 +182,10 @@ pub(super) fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Defer
             outcome,
         } => {
             let r = machine.bucket_done(&execution, frame, attempt, outcome);
+            internal(machine, r)
+        }
+        Command::ExpressDone { execution, end } => {
+            let r = machine.express_done(&execution, end);
             internal(machine, r)
         }
         Command::Quarantine { key } => {

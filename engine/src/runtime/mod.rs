@@ -27,6 +27,7 @@ use crate::records::{Frame, Phase, Timer};
 use crate::store::keys;
 
 mod apply;
+mod express;
 use self::apply::{apply, LowDisk};
 
 /// When a committed batch counts as durable.
@@ -117,6 +118,11 @@ enum Command {
         frame: u64,
         attempt: u32,
         outcome: BucketOutcome,
+    },
+    /// An EXPRESS execution's run in memory ended.
+    ExpressDone {
+        execution: String,
+        end: crate::machine::ExpressEnd,
     },
     Timer {
         key: String,
@@ -241,6 +247,8 @@ struct Inner {
     durable: tokio::sync::watch::Sender<u64>,
     /// Set when a flush failed and the engine stopped.
     stopped: AtomicBool,
+    /// EXPRESS executions running in memory, and their histories.
+    express: express::ExpressRuns,
 }
 
 /// A batch applied to sled and waiting for its flush.
@@ -306,6 +314,7 @@ impl Engine {
             applied: AtomicU64::new(0),
             durable: tokio::sync::watch::Sender::new(0),
             stopped: AtomicBool::new(false),
+            express: express::ExpressRuns::new(config.limits.payload_bytes),
         });
         let engine = Engine { inner };
         let writer = engine.clone();
@@ -669,8 +678,19 @@ impl Engine {
         let mut resumed = 0;
         let ids = std::mem::take(&mut *self.inner.to_recover.lock().expect("recovery list lock"));
         for id in ids {
-            if !matches!(self.execution(&id), Ok(e) if e.status == crate::api::Status::Running) {
-                continue; // ended since the store was opened
+            let rec = crate::store::get::<crate::records::ExecutionRecord>(
+                &self.inner.tree,
+                &keys::execution(&id),
+            );
+            match rec {
+                Ok(Some(rec)) if rec.status() == crate::api::Status::Running => {
+                    if rec.express {
+                        self.recover_express(&rec).await?;
+                        resumed += 1;
+                        continue;
+                    }
+                }
+                _ => continue, // ended since the store was opened
             }
             for item in self
                 .inner
@@ -981,7 +1001,9 @@ impl Engine {
                     tracing::trace!(due_ms, "timer armed");
                     self.inner.timers.notify_one()
                 }
+                Action::RunExpress(run) => self.run_express(*run),
                 Action::Finished { execution } => {
+                    self.inner.express.stop(&execution);
                     let waiters = self
                         .inner
                         .waiters
