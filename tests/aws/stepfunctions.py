@@ -232,6 +232,26 @@ def test_express_and_start_sync():
     fail = machine("sfn-express-fail", {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Nope", "Cause": "said no"}}}, type="EXPRESS")
     r = sfn_sync.start_sync_execution(stateMachineArn=fail["stateMachineArn"])
     assert (r["status"], r["error"], r["cause"]) == ("FAILED", "Nope", "said no"), r
+    # Tasks run in memory; the history is kept in memory and served.
+    echo = {"StartAt": "E", "States": {"E": {"Type": "Task", "Resource": "sluice:function:echo", "ResultPath": "$.r", "End": True}}}
+    tasks = machine("sfn-express-task", echo, type="EXPRESS")["stateMachineArn"]
+    r = sfn_sync.start_sync_execution(stateMachineArn=tasks, input='{"x": 2}')
+    assert (r["status"], json.loads(r["output"])) == ("SUCCEEDED", {"x": 2, "r": {"x": 2}}), r
+    events = sfn.get_execution_history(executionArn=r["executionArn"])["events"]
+    types = [e["type"] for e in events]
+    assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded", types
+    assert "TaskScheduled" in types and "TaskSucceeded" in types, types
+    assert json.loads(events[-1]["executionSucceededEventDetails"]["output"]) == {"x": 2, "r": {"x": 2}}
+    started = sfn.start_execution(stateMachineArn=tasks, input='{"x": 3}')["executionArn"]
+    assert wait_done(started)["status"] == "SUCCEEDED"
+    # Only request-response tasks, as on Step Functions.
+    waits = {"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": "sluice:function:echo.waitForTaskToken", "End": True}}}
+    e = expect("InvalidDefinition", machine, "sfn-express-waits", waits, type="EXPRESS")
+    assert "/States/W/Resource" in str(e), e
+    expect("StateMachineDoesNotExist", sfn.describe_state_machine, stateMachineArn=tasks.replace("sfn-express-task", "sfn-express-waits"))
+    v = sfn.validate_state_machine_definition(definition=json.dumps(waits), type="EXPRESS")
+    assert v["result"] == "FAIL" and v["diagnostics"][0]["location"] == "/States/W/Resource", v
+    assert sfn.validate_state_machine_definition(definition=json.dumps(waits), type="STANDARD")["result"] == "OK"
     standard = machine("sfn-standard")["stateMachineArn"]
     expect("StateMachineTypeNotSupported", sfn_sync.start_sync_execution, stateMachineArn=standard)
     # The type is fixed at creation.

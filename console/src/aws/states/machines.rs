@@ -596,7 +596,7 @@ pub(super) async fn list_aliases(ctx: &Ctx, req: Req) -> AwsResult {
 /// ValidateStateMachineDefinition: Sluice's validator, its JSON pointers
 /// as `location`.
 pub(super) async fn validate(_ctx: &Ctx, req: Req) -> AwsResult {
-    workflow_type(&req)?;
+    let kind = workflow_type(&req)?;
     let max = req
         .opt_int("maxResults", 0, 100)?
         .filter(|n| *n > 0)
@@ -611,8 +611,16 @@ pub(super) async fn validate(_ctx: &Ctx, req: Req) -> AwsResult {
             )
         }
     };
-    match sluice_dsl::StateMachine::deployable(&definition) {
-        Ok(_) => Ok(json!({"result": "OK", "diagnostics": [], "truncated": false})),
+    let checked = sluice_dsl::StateMachine::deployable(&definition).and_then(|_| {
+        // An EXPRESS workflow runs only request-response tasks.
+        let express = sluice_dsl::resource::express_unsupported(&definition);
+        match kind {
+            Some(WorkflowType::Express) if !express.is_empty() => Err(express),
+            _ => Ok(()),
+        }
+    });
+    match checked {
+        Ok(()) => Ok(json!({"result": "OK", "diagnostics": [], "truncated": false})),
         Err(problems) => {
             let all: Vec<Value> = problems
                 .iter()
