@@ -35,7 +35,14 @@ export async function render(main, [name]) {
   };
   main.replaceChildren(
     h('h1', {}, `Workflow ${name}`),
-    h('div', { class: 'toolbar' }, 'Version', picker,
+    h('div', { class: 'toolbar' },
+      h('span', {
+        class: 'muted',
+        title: wf.type === 'EXPRESS'
+          ? 'EXPRESS: runs in memory; start and end are durable, the history is kept in memory while it lasts, at least once after a crash'
+          : 'STANDARD: every step is durable, exactly once',
+      }, wf.type || 'STANDARD'),
+      'Version', picker,
       Object.keys(wf.aliases || {}).length ? h('span', { class: 'muted' },
         `aliases: ${Object.entries(wf.aliases).map(([a, r]) => `${a}→${r.map((x) => `v${x.version}`).join('/')}`).join(', ')}`) : null,
       link(`/executions?workflow=${encodeURIComponent(name)}`, 'all executions')),

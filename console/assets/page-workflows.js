@@ -14,9 +14,9 @@ export async function render(main) {
   main.replaceChildren(
     h('h1', {}, 'Workflows'),
     workflows.length
-      ? h('section', { class: 'card' }, table(['Name', 'Latest', 'Versions', 'Aliases', 'Updated', ''],
+      ? h('section', { class: 'card' }, table(['Name', 'Type', 'Latest', 'Versions', 'Aliases', 'Updated', ''],
         workflows.map((w) => [
-          link(`/workflows/${encodeURIComponent(w.name)}`, w.name), `v${w.latestVersion}`,
+          link(`/workflows/${encodeURIComponent(w.name)}`, w.name), w.type || 'STANDARD', `v${w.latestVersion}`,
           w.versions.length > 8 ? `${w.versions.length} versions` : w.versions.map((v) => `v${v}`).join(' '),
           aliasText(w.aliases) || '—', fmtTime(w.updatedAt),
           link(`/executions?workflow=${encodeURIComponent(w.name)}`, 'executions')])))

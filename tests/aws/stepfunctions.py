@@ -291,6 +291,48 @@ def test_errors_are_typed():
     expect("InvalidName", machine, "has space")
 
 
+def test_requests_are_checked_and_answered_as_aws_does():
+    # The definition comes back as it was sent, spaces and all.
+    spaced = '{"StartAt": "P",\n  "States": {"P": {"Type": "Pass", "End": true}}}'
+    arn = sfn.create_state_machine(name="sfn-as-sent", definition=spaced, roleArn=ROLE,
+                                   encryptionConfiguration={"type": "AWS_OWNED_KEY"})["stateMachineArn"]
+    d = sfn.describe_state_machine(stateMachineArn=arn)
+    assert d["definition"] == spaced, d["definition"]
+    assert d["encryptionConfiguration"] == {"type": "AWS_OWNED_KEY"}, d
+    respaced = spaced.replace("\n  ", " ")
+    sfn.update_state_machine(stateMachineArn=arn, definition=respaced)
+    assert sfn.describe_state_machine(stateMachineArn=arn)["definition"] == respaced
+    run = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    assert sfn.describe_state_machine_for_execution(executionArn=run)["definition"] == respaced
+    # Model constraints are ValidationException, with AWS's message.
+    long = "t" * 81
+    e = expect("ValidationException", machine, long)
+    assert e.response["Error"]["Message"] == (
+        f"1 validation error detected: Value '{long}' at 'name' failed to satisfy constraint: "
+        "Member must have length less than or equal to 80"), e
+    expect("ValidationException", sfn.start_execution, stateMachineArn=arn, name=long)
+    expect("InvalidArn", sfn.create_state_machine, name="sfn-bad-role", definition=json.dumps(PASS), roleArn="arn:aws:iam::1234:role/r")
+    expect("StateMachineDoesNotExist", sfn.describe_state_machine, stateMachineArn=arn.replace("sfn-as-sent", "sfn-bad-role"))
+    e = expect("ValidationException", machine, "sfn-unpublished", versionDescription="v1")
+    assert e.response["Error"]["Message"] == "Version description can only be set when publish is true"
+    # Aliases: the routing is checked before anything is looked up.
+    v1 = machine("sfn-routes", publish=True)["stateMachineVersionArn"]
+    for routes, says in [([{"stateMachineVersionArn": v1, "weight": 50}], "sum of the weights"),
+                         ([{"stateMachineVersionArn": v1, "weight": 40}] * 3, "1 or 2")]:
+        e = expect("ValidationException", sfn.create_state_machine_alias, name="live", routingConfiguration=routes)
+        assert says in e.response["Error"]["Message"], e
+    alias = sfn.create_state_machine_alias(name="live", routingConfiguration=[{"stateMachineVersionArn": v1, "weight": 100}])["stateMachineAliasArn"]
+    expect("ValidationException", sfn.update_state_machine_alias, stateMachineAliasArn=alias)
+    sfn.delete_state_machine_alias(stateMachineAliasArn=alias)
+    expect("ResourceNotFound", sfn.delete_state_machine_alias, stateMachineAliasArn=alias)
+    # A page token of another listing.
+    for _ in range(2):
+        sfn.start_execution(stateMachineArn=arn)
+    token = sfn.list_executions(stateMachineArn=arn, maxResults=1)["nextToken"]
+    e = expect("InvalidToken", sfn.list_executions, stateMachineArn=arn, statusFilter="ABORTED", nextToken=token)
+    assert "Input inconsistent with page token" in e.response["Error"]["Message"], e
+
+
 def test_delete_stops_running_executions():
     arn = machine("sfn-doomed", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}})["stateMachineArn"]
     run = sfn.start_execution(stateMachineArn=arn)["executionArn"]

@@ -37,9 +37,7 @@ async fn start_execution(ctx: &Ctx, req: &Req) -> Result<(Machine, Execution), A
     let input = json_field(req, "input", "InvalidExecutionInput")?;
     let name = req.opt_str("name")?.map(str::to_string);
     if let Some(n) = &name {
-        if let Err(EngineError::BadRequest(m)) = sluice_engine::check_name("execution name", n) {
-            return Err(AwsError::new("InvalidName", format!("Invalid Name: {m}")));
-        }
+        super::check_name("execution name", "name", n)?;
     }
     let request = StartRequest {
         input,
@@ -211,7 +209,7 @@ pub(super) async fn describe_machine(ctx: &Ctx, req: Req) -> AwsResult {
     Ok(json!({
         "stateMachineArn": arn::version(&ctx.region, &e.workflow, e.version),
         "name": e.workflow,
-        "definition": text(&v.definition),
+        "definition": super::definition_text(&m, v.version, &v.definition),
         "roleArn": role_arn(&m),
         "updateDate": epoch(&v.created_at),
         "revisionId": v.version.to_string(),
@@ -254,7 +252,10 @@ pub(super) async fn list(ctx: &Ctx, req: Req) -> AwsResult {
     let page = crate::blocking(move || engine.list_executions(&filter))
         .await
         .map_err(|e| match e.status.as_u16() {
-            400 => AwsError::new("InvalidToken", e.message),
+            400 => AwsError::new(
+                "InvalidToken",
+                format!("Input inconsistent with page token: {}", e.message),
+            ),
             _ => AwsError::internal(e.message),
         })?;
     let version = match machine {

@@ -6,7 +6,7 @@ use sluice_engine::{AliasRoute, EngineError, ListFilter, Status, Workflow, Workf
 
 use super::{delete_meta, engine_error, meta, role_arn, update_meta};
 use crate::aws::arn::{self, Machine};
-use crate::aws::{epoch, page_position, page_token, text, AwsError, AwsResult, Ctx, Req};
+use crate::aws::{epoch, page_position, page_token, AwsError, AwsResult, Ctx, Req};
 
 fn does_not_exist(arn: &str) -> AwsError {
     AwsError::new(
@@ -68,7 +68,12 @@ fn tags(req: &Req, field: &str) -> Result<Map<String, Value>, AwsError> {
 
 /// Keeps what the request says that the engine has no field for.
 fn remember(m: &mut Map<String, Value>, req: &Req, version: Option<u64>) {
-    for field in ["roleArn", "loggingConfiguration", "tracingConfiguration"] {
+    for field in [
+        "roleArn",
+        "loggingConfiguration",
+        "tracingConfiguration",
+        "encryptionConfiguration",
+    ] {
         if let Some(v) = req.get(field) {
             m.insert(field.into(), v.clone());
         }
@@ -79,11 +84,19 @@ fn remember(m: &mut Map<String, Value>, req: &Req, version: Option<u64>) {
     }
 }
 
+/// Keeps the definition text of `version` as the request gave it.
+fn remember_text(m: &mut Map<String, Value>, req: &Req, version: u64) {
+    if let Some(text) = req.get("definition").filter(|t| t.is_string()) {
+        let texts = m.entry("definitionTexts").or_insert_with(|| json!({}));
+        texts[version.to_string()] = text.clone();
+    }
+}
+
 fn publish_flags(req: &Req) -> Result<bool, AwsError> {
     let publish = req.opt_bool("publish")?.unwrap_or(false);
     if !publish && req.get("versionDescription").is_some() {
         return Err(AwsError::validation(
-            "versionDescription is only allowed together with publish: true",
+            "Version description can only be set when publish is true",
         ));
     }
     Ok(publish)
@@ -91,10 +104,8 @@ fn publish_flags(req: &Req) -> Result<bool, AwsError> {
 
 pub(super) async fn create(ctx: &Ctx, req: Req) -> AwsResult {
     let name = req.str("name")?.to_string();
-    if let Err(EngineError::BadRequest(m)) = sluice_engine::check_name("state machine name", &name)
-    {
-        return Err(AwsError::new("InvalidName", format!("Invalid Name: {m}")));
-    }
+    super::check_name("state machine name", "name", &name)?;
+    super::check_role_arn(&req)?;
     let def = definition(&req)?;
     let kind = workflow_type(&req)?.unwrap_or_default();
     let publish = publish_flags(&req)?;
@@ -131,9 +142,11 @@ pub(super) async fn create(ctx: &Ctx, req: Req) -> AwsResult {
             return Err(engine_error(e, "StateMachineDoesNotExist"));
         }
     };
-    if publish {
-        update_meta(ctx, &name, |m| remember(m, &req, Some(version.version))).await?;
-    }
+    update_meta(ctx, &name, |m| {
+        remember(m, &req, publish.then_some(version.version));
+        remember_text(m, &req, version.version);
+    })
+    .await?;
     let created = workflow(ctx, &name, &machine_arn)?;
     let mut out =
         json!({"stateMachineArn": machine_arn, "creationDate": epoch(&created.created_at)});
@@ -171,7 +184,7 @@ pub(super) async fn describe(ctx: &Ctx, req: Req) -> AwsResult {
         "stateMachineArn": arn_text,
         "name": name,
         "status": "ACTIVE",
-        "definition": text(&definition),
+        "definition": super::definition_text(&m, version, &definition),
         "roleArn": role_arn(&m),
         "type": wf.kind.as_str(),
         "creationDate": epoch(&created),
@@ -181,6 +194,9 @@ pub(super) async fn describe(ctx: &Ctx, req: Req) -> AwsResult {
             .unwrap_or_else(|| json!({"enabled": false})),
         "revisionId": version.to_string(),
     });
+    if let Some(e) = m.get("encryptionConfiguration") {
+        out["encryptionConfiguration"] = e.clone();
+    }
     if let Some(d) = m
         .get("versionDescriptions")
         .and_then(|d| d.get(version.to_string()))
@@ -256,6 +272,7 @@ pub(super) async fn update(ctx: &Ctx, req: Req) -> AwsResult {
             "UpdateStateMachine needs at least one of definition, roleArn, loggingConfiguration or tracingConfiguration",
         ));
     }
+    super::check_role_arn(&req)?;
     let current = workflow(ctx, &name, &machine_arn)?;
     let version = match req.get("definition") {
         Some(_) => {
@@ -269,7 +286,8 @@ pub(super) async fn update(ctx: &Ctx, req: Req) -> AwsResult {
         None => current.latest_version,
     };
     update_meta(ctx, &name, |m| {
-        remember(m, &req, publish.then_some(version))
+        remember(m, &req, publish.then_some(version));
+        remember_text(m, &req, version);
     })
     .await?;
     let updated = workflow(ctx, &name, &machine_arn)?;
@@ -394,7 +412,7 @@ fn routes(req: &Req, name: Option<&str>) -> Result<(String, Vec<AliasRoute>), Aw
         };
         if machine.get_or_insert_with(|| n.clone()) != &n {
             return Err(AwsError::validation(format!(
-                "'{at}' is a version of another state machine"
+                "Both stateMachineVersionArn values must belong to the same state machine ('{at}' names another)"
             )));
         }
         let weight = r["weight"].as_u64().filter(|w| *w <= 100).ok_or_else(|| {
@@ -406,6 +424,17 @@ fn routes(req: &Req, name: Option<&str>) -> Result<(String, Vec<AliasRoute>), Aw
             version: v,
             weight: weight as u32,
         });
+    }
+    if !(1..=2).contains(&out.len()) {
+        return Err(AwsError::validation(format!(
+            "Routing configuration must contain 1 or 2 unique state machine versions ('{field}' has {})",
+            out.len()
+        )));
+    }
+    if out.iter().map(|r| r.weight).sum::<u32>() != 100 {
+        return Err(AwsError::validation(format!(
+            "The sum of the weights in the routing configuration must be equal to 100 ('{field}')"
+        )));
     }
     let machine = machine
         .ok_or_else(|| AwsError::validation(format!("'{field}' needs one or two routes")))?;
@@ -452,6 +481,7 @@ async fn put_alias(
 
 pub(super) async fn create_alias(ctx: &Ctx, req: Req) -> AwsResult {
     let alias = req.str("name")?.to_string();
+    super::check_name("alias name", "name", &alias)?;
     if alias.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AwsError::new(
             "InvalidName",
@@ -537,6 +567,11 @@ pub(super) async fn update_alias(ctx: &Ctx, req: Req) -> AwsResult {
     if !wf.aliases.contains_key(&alias) {
         return Err(alias_missing(&alias_arn));
     }
+    if req.get("routingConfiguration").is_none() && req.get("description").is_none() {
+        return Err(AwsError::validation(
+            "UpdateStateMachineAlias needs at least one of description or routingConfiguration",
+        ));
+    }
     if req.get("routingConfiguration").is_some() {
         let (_, routes) = routes(&req, Some(&name))?;
         put_alias(ctx, &name, &alias, routes).await?;
@@ -561,9 +596,10 @@ pub(super) async fn update_alias(ctx: &Ctx, req: Req) -> AwsResult {
 }
 
 pub(super) async fn delete_alias(ctx: &Ctx, req: Req) -> AwsResult {
-    let (_, name, alias) = alias_arn_of(&req)?;
+    let (alias_arn, name, alias) = alias_arn_of(&req)?;
     match ctx.state.engine.delete_alias(&name, &alias).await {
-        Ok(_) | Err(EngineError::NotFound(_)) => {}
+        Ok(true) => {}
+        Ok(false) | Err(EngineError::NotFound(_)) => return Err(alias_missing(&alias_arn)),
         Err(e) => return Err(engine_error(e, "ResourceNotFound")),
     }
     if ctx.state.engine.workflow(&name).is_ok() {

@@ -133,6 +133,61 @@ pub(super) async fn delete_meta(ctx: &Ctx, name: &str) -> Result<(), AwsError> {
 
 /// The role ARN a state machine was created with (Sluice runs every
 /// workflow with the server's own rights; the role is kept, not used).
+/// A name field (state machine, execution, alias): a length outside 1 to
+/// 80 is a `ValidationException` as AWS's model constraint gives it; other
+/// characters than Sluice allows are `InvalidName`.
+pub(super) fn check_name(what: &str, field: &str, name: &str) -> Result<(), AwsError> {
+    let constraint = match name.chars().count() {
+        0 => Some("greater than or equal to 1"),
+        n if n > 80 => Some("less than or equal to 80"),
+        _ => None,
+    };
+    if let Some(c) = constraint {
+        return Err(AwsError::validation(format!(
+            "1 validation error detected: Value '{name}' at '{field}' failed to satisfy constraint: Member must have length {c}"
+        )));
+    }
+    match sluice_engine::check_name(what, name) {
+        Err(EngineError::BadRequest(m)) => {
+            Err(AwsError::new("InvalidName", format!("Invalid Name: {m}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The definition text of a version as it was given (Step Functions
+/// returns it byte for byte), or the stored definition as JSON text.
+pub(super) fn definition_text(meta: &Map<String, Value>, version: u64, stored: &Value) -> Value {
+    meta.get("definitionTexts")
+        .and_then(|t| t.get(version.to_string()))
+        .filter(|t| t.is_string())
+        .cloned()
+        .unwrap_or_else(|| super::text(stored))
+}
+
+/// `roleArn` must be an IAM role's ARN, as Step Functions checks it.
+pub(super) fn check_role_arn(req: &super::Req) -> Result<(), AwsError> {
+    let Some(role) = req.opt_str("roleArn")? else {
+        return Ok(());
+    };
+    let valid = role
+        .strip_prefix("arn:")
+        .and_then(|r| r.split_once(":iam::"))
+        .filter(|(partition, _)| partition.starts_with("aws"))
+        .and_then(|(_, rest)| rest.split_once(":role/"))
+        .is_some_and(|(account, name)| {
+            account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty()
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(AwsError::new(
+            "InvalidArn",
+            format!("Invalid Arn: 'roleArn' is '{role}', not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME, ACCOUNT 12 digits)"),
+        ))
+    }
+}
+
 pub(super) fn role_arn(meta: &Map<String, Value>) -> Value {
     meta.get("roleArn")
         .cloned()
