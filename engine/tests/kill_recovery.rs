@@ -87,8 +87,16 @@ async fn child(dir: &Path) {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    std::fs::write(dir.join(MARKER), e.execution_id.to_string()).unwrap();
+    mark(dir, &e.execution_id.to_string());
     std::future::pending::<()>().await;
+}
+
+/// The child's marker, written whole or not at all (the parent reads it
+/// as soon as it exists).
+fn mark(dir: &Path, id: &str) {
+    let part = dir.join("marker.part");
+    std::fs::write(&part, id).unwrap();
+    std::fs::rename(part, dir.join(MARKER)).unwrap();
 }
 
 /// Run this test binary again as a child that runs `test` with the store
@@ -176,7 +184,7 @@ async fn express_child(dir: &Path) {
         assert!(Instant::now() < deadline, "block was never dispatched");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    std::fs::write(dir.join(MARKER), e.execution_id.to_string()).unwrap();
+    mark(dir, &e.execution_id.to_string());
     std::future::pending::<()>().await;
 }
 

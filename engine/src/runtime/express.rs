@@ -312,9 +312,11 @@ struct ExpressHost<'a> {
     tasks: u64,
 }
 
-impl ExpressHost<'_> {
-    fn record(&mut self, kind: &str, d: Value) {
-        let mut history = self.live.history.lock().expect("history lock");
+impl Live {
+    /// Append an event, unless the run's history is full (then it is
+    /// counted as dropped).
+    fn record(&self, kind: &str, d: Value) {
+        let mut history = self.history.lock().expect("history lock");
         if history.events.len() >= EVENTS_PER_RUN {
             history.dropped += 1;
             return;
@@ -334,6 +336,12 @@ impl ExpressHost<'_> {
         history.last_id += 1;
         history.bytes += text.len();
         history.events.push(text);
+    }
+}
+
+impl ExpressHost<'_> {
+    fn record(&mut self, kind: &str, d: Value) {
+        self.live.record(kind, d);
     }
 
     fn stopped(&self) -> bool {
@@ -565,5 +573,63 @@ impl Engine {
     /// text of its events joined by commas.
     pub(crate) fn express_history_text(&self, id: &str) -> Option<Vec<u8>> {
         self.inner.express.history_text(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_keeps_at_most_its_share_of_events_and_bytes() {
+        let runs = ExpressRuns::new(1 << 20);
+        let live = runs.begin("e");
+        for i in 0..EVENTS_PER_RUN + 5 {
+            live.record("PassStateEntered", json!({"name": "P", "input": i}));
+        }
+        let h = live.history.lock().unwrap();
+        assert_eq!((h.events.len(), h.dropped), (EVENTS_PER_RUN, 5));
+        drop(h);
+        let big = "x".repeat(300 * 1024);
+        let live = runs.begin("f");
+        for _ in 0..5 {
+            live.record("TaskSucceeded", json!({"output": big}));
+        }
+        let h = live.history.lock().unwrap();
+        assert_eq!((h.events.len(), h.dropped), (3, 2));
+        assert!(h.bytes <= BYTES_PER_RUN);
+        // The text served is the events kept, in order.
+        drop(h);
+        let text = [&b"["[..], &runs.history_text("e").unwrap(), b"]"].concat();
+        let events: Vec<HistoryEvent> = serde_json::from_slice(&text).unwrap();
+        assert_eq!(events.len(), EVENTS_PER_RUN);
+        assert_eq!((events[0].id, events[1].previous_event_id), (1, 1));
+    }
+
+    #[test]
+    fn ended_runs_are_dropped_oldest_first_past_the_budget() {
+        let runs = ExpressRuns::new(1 << 20);
+        for i in 0..KEPT_ENDED + 3 {
+            let id = format!("e{i}");
+            runs.begin(&id).record("ExecutionStarted", json!({}));
+            runs.end(&id);
+        }
+        assert!(runs.history_text("e0").is_none());
+        assert!(runs.history_text("e2").is_none());
+        assert!(runs.history_text("e3").is_some());
+        assert!(runs.history_text(&format!("e{}", KEPT_ENDED + 2)).is_some());
+        // Running ones are never dropped, whatever has ended since.
+        let running = runs.begin("running");
+        for i in 0..KEPT_ENDED + 1 {
+            let id = format!("later{i}");
+            runs.begin(&id);
+            runs.end(&id);
+        }
+        assert!(runs.history_text("running").is_some());
+        runs.stop("running");
+        assert!(running.stopped.load(Ordering::Acquire));
+        let kept = runs.kept.lock().unwrap();
+        assert_eq!(kept.ended.len(), KEPT_ENDED);
+        assert_eq!(kept.runs.len(), KEPT_ENDED + 1);
     }
 }
