@@ -1,20 +1,18 @@
 //! [`Functions`]: the deployed functions, their versions and aliases, and
 //! the dispatch of an invocation to its runtime under the function's limits.
 //!
-//! A few lines over 800: the catalog sync, resolution and dispatch share
-//! the registry's lock discipline; the split into a `functions/` module
-//! belongs with the restructure of issue 16.
+//! The Task states' side (what a resource names, the `lambda:invoke`
+//! shape, the engine's [`Executor`] port) is in `tasks`, the Prometheus
+//! counters in `metrics`.
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use sluice_dsl::function::{FunctionDef, Protocol, Runtime};
-use sluice_dsl::resource::{Resource, ResourceRef};
-use sluice_engine::{Executor, TaskError, TaskInvocation, TaskOutcome};
+use sluice_engine::TaskError;
 
 use crate::limits::Limiter;
 use crate::meter::{LogRing, Meter, OUTPUT_CAP};
@@ -487,69 +485,6 @@ impl Functions {
         ring.push(meter.clone());
     }
 
-    /// Per-function counters in the Prometheus text format.
-    pub fn metrics_text(&self) -> String {
-        let stats = self.inner.stats.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = String::new();
-        let series: [Series; 8] = [
-            (
-                "sluice_function_invocations_total",
-                "counter",
-                "Function invocations.",
-                |s| s.invocations as f64,
-            ),
-            (
-                "sluice_function_errors_total",
-                "counter",
-                "Invocations that failed (not counting throttles).",
-                |s| s.errors as f64,
-            ),
-            (
-                "sluice_function_throttles_total",
-                "counter",
-                "Invocations refused with Sluice.Throttled.",
-                |s| s.throttles as f64,
-            ),
-            (
-                "sluice_function_timeouts_total",
-                "counter",
-                "Invocations stopped at timeoutSeconds.",
-                |s| s.timeouts as f64,
-            ),
-            (
-                "sluice_function_cold_starts_total",
-                "counter",
-                "Invocations that started a new instance.",
-                |s| s.cold as f64,
-            ),
-            (
-                "sluice_function_duration_seconds_total",
-                "counter",
-                "Time spent in invocations (without init).",
-                |s| s.duration_seconds,
-            ),
-            (
-                "sluice_function_init_seconds_total",
-                "counter",
-                "Time spent starting instances.",
-                |s| s.init_seconds,
-            ),
-            (
-                "sluice_function_gb_seconds_total",
-                "counter",
-                "memoryMb x duration, in GB-seconds.",
-                |s| s.gb_seconds,
-            ),
-        ];
-        for (metric, kind, help, get) in series {
-            let _ = writeln!(out, "# HELP {metric} {help}\n# TYPE {metric} {kind}");
-            for (name, s) in stats.iter() {
-                let _ = writeln!(out, "{metric}{{function=\"{name}\"}} {}", get(s));
-            }
-        }
-        out
-    }
-
     /// Keep warm pools at `provisioned` and stop idle instances now (also
     /// done in the background every half second).
     pub async fn maintain_now(&self) {
@@ -707,105 +642,6 @@ async fn run(
     }
 }
 
-/// The function a `FunctionName` parameter names: a plain name, `NAME:QUALIFIER`
-/// or a Lambda ARN.
-pub fn function_name(v: &Value) -> Option<(String, Option<String>)> {
-    let s = v.as_str()?;
-    match ResourceRef::parse(s) {
-        Ok(ResourceRef {
-            resource: Resource::Function { name, alias },
-            ..
-        }) => Some((name, alias)),
-        _ => match s.split_once(':') {
-            Some((n, q)) => Some((n.to_string(), Some(q.to_string()))),
-            None => Some((s.to_string(), None)),
-        },
-    }
-}
-
-impl Functions {
-    /// What a Task state's invocation runs: `(name, qualifier, event, wrap)`
-    /// where `wrap` asks for the `lambda:invoke` result shape.
-    fn target(task: &TaskInvocation) -> Result<(String, Option<String>, Value, bool), TaskError> {
-        let parsed =
-            ResourceRef::parse(&task.resource).map_err(|e| TaskError::new(names::RUNTIME, e))?;
-        match parsed.resource {
-            Resource::Function { name, alias } => Ok((name, alias, task.payload.clone(), false)),
-            Resource::LambdaInvoke => {
-                let (name, qualifier) = task.payload.get("FunctionName").and_then(function_name).ok_or_else(|| {
-                    TaskError::new(
-                        names::RUNTIME,
-                        format!("state '{}' uses arn:aws:states:::lambda:invoke, which needs Parameters.FunctionName", task.state),
-                    )
-                })?;
-                let qualifier = qualifier.or_else(|| {
-                    task.payload
-                        .get("Qualifier")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                });
-                let event = task
-                    .payload
-                    .get("Payload")
-                    .cloned()
-                    .unwrap_or_else(|| json!({}));
-                Ok((name, qualifier, event, true))
-            }
-            other => Err(TaskError::new(
-                names::TASK_FAILED,
-                format!(
-                    "state '{}' uses '{other}', which the function executors do not run",
-                    task.state
-                ),
-            )),
-        }
-    }
-
-    /// Run a Task state's invocation, with its cost.
-    pub async fn invoke_task(&self, task: &TaskInvocation) -> Outcome {
-        let (name, qualifier, event, wrap) = match Self::target(task) {
-            Ok(t) => t,
-            Err(e) => {
-                return Outcome {
-                    result: Err(e),
-                    meter: Meter::default(),
-                }
-            }
-        };
-        let caller = Caller {
-            request_id: task.idempotency_key.clone(),
-            execution_id: task.execution_id.clone(),
-            state: task.state.clone(),
-        };
-        let mut outcome = self
-            .invoke(
-                &name,
-                qualifier.as_deref(),
-                &event,
-                &caller,
-                task.timeout_seconds,
-            )
-            .await;
-        if wrap {
-            let version = outcome.meter.version.clone();
-            outcome.result = outcome
-                .result
-                .map(|payload| json!({"ExecutedVersion": version, "Payload": payload, "StatusCode": 200}));
-        }
-        outcome
-    }
-}
-
-#[async_trait::async_trait]
-impl Executor for Functions {
-    async fn invoke(&self, task: TaskInvocation) -> Result<Value, TaskError> {
-        self.invoke_task(&task).await.result
-    }
-
-    async fn invoke_metered(&self, task: TaskInvocation) -> TaskOutcome {
-        let Outcome { result, meter } = self.invoke_task(&task).await;
-        // No runtime: nothing ran (no such function, throttled), nothing to meter.
-        let meter = (!meter.runtime.is_empty()).then_some(meter);
-        TaskOutcome { result, meter }
-    }
-}
+mod metrics;
+mod tasks;
+pub use tasks::function_name;
