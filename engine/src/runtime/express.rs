@@ -7,6 +7,14 @@
 //! ([`ExpressRuns`]), for the console and GetExecutionHistory while it
 //! lasts; after that (or a restart) the history is what the records say:
 //! the start and the end.
+//!
+//! A run starts as soon as its start record is applied, while the flusher
+//! makes it durable, so the run and the start's flush overlap. Nothing is
+//! acknowledged before that flush (StartExecution's answer, an event's
+//! broker acknowledgement and StartSyncExecution's result all wait for it,
+//! the last also for the end's flush), so a crash in between leaves either
+//! a durable start, which runs again, or nothing the caller was told of:
+//! at least once, as documented for EXPRESS.
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};

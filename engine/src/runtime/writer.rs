@@ -93,12 +93,22 @@ impl Engine {
                 Ok((actions, updates))
             });
             let batch = match outcome {
-                Ok((actions, updates)) => Applied {
-                    seq,
-                    replies,
-                    actions,
-                    updates,
-                },
+                Ok((actions, updates)) => {
+                    // EXPRESS runs start now, while the flusher makes their
+                    // start durable: nothing of theirs is acknowledged
+                    // before that flush, and they run at least once anyway
+                    // (see `express.rs`). Everything else waits for it.
+                    let (express, actions): (Vec<Action>, Vec<Action>) = actions
+                        .into_iter()
+                        .partition(|a| matches!(a, Action::RunExpress(_)));
+                    self.perform(express);
+                    Applied {
+                        seq,
+                        replies,
+                        actions,
+                        updates,
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "a batch could not be stored; its commands failed");
                     definitions.forget_triggers();
