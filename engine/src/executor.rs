@@ -156,4 +156,35 @@ pub trait Executor: Send + Sync + 'static {
     async fn invoke_metered(&self, task: TaskInvocation) -> TaskOutcome {
         self.invoke(task).await.into()
     }
+
+    /// [`Executor::invoke_metered`] from a thread that may block (the
+    /// in-memory run of an EXPRESS execution), driven on `runtime`. An
+    /// executor that can run a task on the calling thread itself (a wasm
+    /// module) overrides this to save a hop to another thread.
+    fn invoke_blocking(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        task: TaskInvocation,
+    ) -> TaskOutcome {
+        let seconds = task.timeout_seconds;
+        runtime.block_on(within_timeout(seconds, self.invoke_metered(task)))
+    }
+}
+
+/// `run`, failed with `States.Timeout` if it takes longer than `seconds`:
+/// the engine's own bound on a task, whatever its executor does.
+pub async fn within_timeout(
+    seconds: Option<u64>,
+    run: impl std::future::Future<Output = TaskOutcome>,
+) -> TaskOutcome {
+    let Some(s) = seconds else {
+        return run.await;
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(s), run).await {
+        Ok(outcome) => outcome,
+        Err(_) => TaskOutcome::from(Err(TaskError::new(
+            "States.Timeout",
+            format!("the task ran past its TimeoutSeconds ({s})"),
+        ))),
+    }
 }

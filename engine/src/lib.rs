@@ -31,7 +31,7 @@ pub use catalog::{Document, DocumentChange};
 pub use error::EngineError;
 pub use events::{DeadLetter, EventOutcome, EventSink, InboundEvent};
 pub use executor::{
-    Executor, TaskError, TaskInvocation, TaskMeter, TaskOutcome, HISTORY_OUTPUT_CAP,
+    within_timeout, Executor, TaskError, TaskInvocation, TaskMeter, TaskOutcome, HISTORY_OUTPUT_CAP,
 };
 pub use history::HistoryEvent;
 pub use ids::{ExecutionId, TaskToken};

@@ -47,6 +47,15 @@ impl Executor for Routed {
     async fn invoke_metered(&self, task: TaskInvocation) -> TaskOutcome {
         self.route(&task).invoke_metered(task).await
     }
+
+    /// Forwarded, so a wasm function runs on an EXPRESS run's own thread.
+    fn invoke_blocking(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        task: TaskInvocation,
+    ) -> TaskOutcome {
+        self.route(&task).invoke_blocking(runtime, task)
+    }
 }
 
 /// The console's view of the running sources. Without a sink (an engine

@@ -399,22 +399,11 @@ impl ExpressHost<'_> {
             execution_id: self.run.execution.clone(),
             state: call.state.to_string(),
         };
-        let executor = self.engine.inner.executor.clone();
-        let timeout = call.timeout_seconds;
-        self.block_on(async move {
-            let run = executor.invoke_metered(invocation);
-            match timeout {
-                None => run.await,
-                Some(s) => match tokio::time::timeout(Duration::from_secs(s), run).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => Err(crate::executor::TaskError::new(
-                        names::TIMEOUT,
-                        format!("the task ran past its TimeoutSeconds ({s})"),
-                    ))
-                    .into(),
-                },
-            }
-        })
+        let runtime = &self.engine.inner.runtime;
+        self.engine
+            .inner
+            .executor
+            .invoke_blocking(runtime, invocation)
     }
 }
 

@@ -18,6 +18,13 @@ use crate::limits::Limiter;
 use crate::meter::{LogRing, Meter, OUTPUT_CAP};
 use crate::{http, lambda, names, process, wasm};
 
+thread_local! {
+    /// Set while this thread drives an invocation it may block on
+    /// ([`sluice_engine::Executor::invoke_blocking`]): a wasm module then
+    /// runs right here, not on another blocking thread.
+    static INLINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// How often warm pools are topped up to `provisioned` and idle instances reaped.
 const MAINTENANCE_EVERY: Duration = Duration::from_millis(500);
 
@@ -606,13 +613,16 @@ async fn run(
                 meter.cold = true;
                 meter.init_ms = init.elapsed().as_secs_f64() * 1000.0;
             }
-            let (def, event) = (def.clone(), event.clone());
-            let (result, run) =
+            let (result, run) = if INLINE.get() {
+                prepared.invoke(def, event, timeout)
+            } else {
+                let (def, event) = (def.clone(), event.clone());
                 tokio::task::spawn_blocking(move || prepared.invoke(&def, &event, timeout))
                     .await
                     .map_err(|e| {
                         TaskError::new(names::TASK_FAILED, format!("the wasm runner stopped: {e}"))
-                    })?;
+                    })?
+            };
             meter.max_memory_kb = Some(run.memory_kb);
             meter.set_output(
                 if result.is_ok() { &[] } else { &run.stdout },

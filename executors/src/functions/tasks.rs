@@ -3,9 +3,9 @@
 use serde_json::{json, Value};
 
 use sluice_dsl::resource::{Resource, ResourceRef};
-use sluice_engine::{Executor, TaskError, TaskInvocation, TaskOutcome};
+use sluice_engine::{within_timeout, Executor, TaskError, TaskInvocation, TaskOutcome};
 
-use super::{Caller, Functions, Outcome};
+use super::{Caller, Functions, Outcome, INLINE};
 use crate::meter::Meter;
 use crate::names;
 
@@ -109,5 +109,19 @@ impl Executor for Functions {
         // No runtime: nothing ran (no such function, throttled), nothing to meter.
         let meter = (!meter.runtime.is_empty()).then_some(meter);
         TaskOutcome { result, meter }
+    }
+
+    /// On a thread that may block, a wasm module runs on it (see
+    /// [`INLINE`]) instead of on another blocking thread.
+    fn invoke_blocking(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        task: TaskInvocation,
+    ) -> TaskOutcome {
+        let seconds = task.timeout_seconds;
+        INLINE.set(true);
+        let outcome = runtime.block_on(within_timeout(seconds, self.invoke_metered(task)));
+        INLINE.set(false);
+        outcome
     }
 }
