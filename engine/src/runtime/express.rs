@@ -232,7 +232,22 @@ impl Engine {
         let live = self.inner.express.begin(&run.execution);
         let engine = self.clone();
         self.inner.runtime.spawn_blocking(move || {
-            let end = engine.express_in_memory(&run, &live);
+            // A panic in a run (a bug) ends its execution, not the thread
+            // with the execution left RUNNING.
+            let end = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine.express_in_memory(&run, &live)
+            }))
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(execution = %run.execution, panic = %what, "an EXPRESS run panicked");
+                ExpressEnd::Failed(StatesError::runtime(format!(
+                    "the run stopped on an internal error: {what}"
+                )))
+            });
             engine.inner.express.end(&run.execution);
             let done = Command::ExpressDone {
                 execution: run.execution,

@@ -614,7 +614,9 @@ async fn run(
                 meter.init_ms = init.elapsed().as_secs_f64() * 1000.0;
             }
             let (result, run) = if INLINE.get() {
-                prepared.invoke(def, event, timeout)
+                // Out of the caller's `block_on` for the module's run: WASI
+                // blocks on the runtime itself.
+                tokio::task::block_in_place(|| prepared.invoke(def, event, timeout))
             } else {
                 let (def, event) = (def.clone(), event.clone());
                 tokio::task::spawn_blocking(move || prepared.invoke(&def, &event, timeout))
