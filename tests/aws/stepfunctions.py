@@ -95,6 +95,8 @@ def test_versions_and_weighted_aliases():
     assert [v["stateMachineVersionArn"] for v in versions] == [f"{arn}:2", f"{arn}:1"], versions
     one = sfn.describe_state_machine(stateMachineArn=f"{arn}:1")
     assert json.loads(one["definition"]) == PASS and one["description"] == "first", one
+    # The description is the version's: the state machine's own ARN has none.
+    assert "description" not in sfn.describe_state_machine(stateMachineArn=arn)
     assert sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"] == f"{arn}:2"
     alias = sfn.create_state_machine_alias(
         name="live",
@@ -190,6 +192,7 @@ def test_describe_list_and_history():
     assert "input" not in bare[0]["executionStartedEventDetails"], bare[0]
     sm = sfn.describe_state_machine_for_execution(executionArn=runs[0])
     assert sm["name"] == "sfn-task" and "sluice:function:echo" in sm["definition"], sm
+    assert sm["stateMachineArn"].endswith(":stateMachine:sfn-task"), sm
 
 
 def test_task_tokens():

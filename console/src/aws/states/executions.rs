@@ -207,13 +207,16 @@ pub(super) async fn describe_machine(ctx: &Ctx, req: Req) -> AwsResult {
         })?;
     let m = meta(ctx, &e.workflow)?;
     Ok(json!({
-        "stateMachineArn": arn::version(&ctx.region, &e.workflow, e.version),
+        "stateMachineArn": arn::state_machine(&ctx.region, &e.workflow),
         "name": e.workflow,
         "definition": super::definition_text(&m, v.version, &v.definition),
         "roleArn": role_arn(&m),
         "updateDate": epoch(&v.created_at),
         "revisionId": v.version.to_string(),
-        "loggingConfiguration": {"level": "OFF", "includeExecutionData": false},
+        "loggingConfiguration": m.get("loggingConfiguration").cloned()
+            .unwrap_or_else(|| json!({"level": "OFF"})),
+        "encryptionConfiguration": m.get("encryptionConfiguration").cloned()
+            .unwrap_or_else(|| json!({"type": "AWS_OWNED_KEY"})),
         "tracingConfiguration": {"enabled": false},
     }))
 }

@@ -189,17 +189,19 @@ pub(super) async fn describe(ctx: &Ctx, req: Req) -> AwsResult {
         "type": wf.kind.as_str(),
         "creationDate": epoch(&created),
         "loggingConfiguration": m.get("loggingConfiguration").cloned()
-            .unwrap_or_else(|| json!({"level": "OFF", "includeExecutionData": false})),
+            .unwrap_or_else(|| json!({"level": "OFF"})),
+        "encryptionConfiguration": m.get("encryptionConfiguration").cloned()
+            .unwrap_or_else(|| json!({"type": "AWS_OWNED_KEY"})),
         "tracingConfiguration": m.get("tracingConfiguration").cloned()
             .unwrap_or_else(|| json!({"enabled": false})),
         "revisionId": version.to_string(),
     });
-    if let Some(e) = m.get("encryptionConfiguration") {
-        out["encryptionConfiguration"] = e.clone();
-    }
+    // A version's description, shown for its version ARN only.
+    let described = matches!(machine, Machine::Version(..));
     if let Some(d) = m
         .get("versionDescriptions")
         .and_then(|d| d.get(version.to_string()))
+        .filter(|_| described)
     {
         out["description"] = d.clone();
     }
