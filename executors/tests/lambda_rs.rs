@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 use sluice_engine::{Executor, TaskInvocation};
 use sluice_executors::{names, Functions};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -101,12 +101,14 @@ async fn a_handler_error_is_named_by_its_diagnostic_and_the_process_stays_warm()
         .await
         .unwrap();
     // The error type the handler chose is the ASL error name (what
-    // Retry/Catch `ErrorEquals` match), its message the cause.
+    // Retry/Catch `ErrorEquals` match); the cause is the client's error
+    // document as JSON text, as Step Functions gives it.
     let e = Executor::invoke(&f, task("e/2/0", json!({"fail": "card declined"})))
         .await
         .unwrap_err();
     assert_eq!(e.error, "OrderRejected", "{e}");
-    assert_eq!(e.cause, "rejected: \"card declined\"");
+    let doc: Value = serde_json::from_str(&e.cause).unwrap();
+    assert_eq!(doc["errorMessage"], "rejected: \"card declined\"", "{e}");
     let after = f
         .invoke("rsfail", None, &json!({"n": 3}), &caller("r3"), None)
         .await;

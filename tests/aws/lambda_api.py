@@ -120,6 +120,22 @@ def test_a_state_machine_task_calls_the_function():
         time.sleep(0.1)
     out = json.loads(d["output"])
     assert out["StatusCode"] == 200 and out["Payload"]["got"] == {"x": 1}, d
+    # The function's own ARN as the Resource: a failure's Cause is its error
+    # document as JSON text, and the history has LambdaFunction… events.
+    fn_arn = f"arn:aws:lambda:{REGION}:000000000000:function:py-task"
+    legacy = {"StartAt": "Call", "States": {
+        "Call": {"Type": "Task", "Resource": fn_arn, "Catch": [{"ErrorEquals": ["ValueError"], "ResultPath": "$.err", "Next": "Read"}], "End": True},
+        "Read": {"Type": "Pass", "Parameters": {"message.$": "States.StringToJson($.err.Cause)"}, "OutputPath": "$.message.errorMessage", "End": True}}}
+    arn = sfn.create_state_machine(name="lambda-legacy", definition=json.dumps(legacy), roleArn=ROLE)["stateMachineArn"]
+    run = sfn.start_execution(stateMachineArn=arn, input='{"fail": 5}')["executionArn"]
+    deadline = time.time() + 30
+    while (d := sfn.describe_execution(executionArn=run))["status"] == "RUNNING":
+        assert time.time() < deadline
+        time.sleep(0.1)
+    assert (d["status"], json.loads(d["output"])) == ("SUCCEEDED", "bad: 5"), d
+    types = [e["type"] for e in sfn.get_execution_history(executionArn=run)["events"]]
+    assert types[:5] == ["ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled",
+                         "LambdaFunctionStarted", "LambdaFunctionFailed"], types
 
 
 def test_errors_are_typed():

@@ -99,8 +99,11 @@ impl Outcome {
         match &self.result {
             Ok(r) => v["result"] = r.clone(),
             Err(e) => {
+                // A Lambda function's error document shows as its message here.
+                let cause =
+                    crate::lambda::api::error_message(&e.cause).unwrap_or_else(|| e.cause.clone());
                 v["error"] = json!(e.error);
-                v["cause"] = json!(e.cause);
+                v["cause"] = json!(cause);
             }
         }
         v

@@ -168,12 +168,26 @@ fn client_error(headers: &HeaderMap, body: &[u8], fallback: &str) -> TaskError {
                 .map(str::to_string)
         })
         .unwrap_or_else(|| fallback.to_string());
-    let message = doc
-        .get("errorMessage")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
-    TaskError::new(kind, message)
+    // As Step Functions gives a Lambda function's error: the cause is the
+    // client's whole error document as JSON text (errorMessage, errorType,
+    // stackTrace), which workflows read with States.StringToJson($.Cause).
+    let cause = match &doc {
+        Value::Object(m) if m.contains_key("errorMessage") || m.contains_key("errorType") => {
+            doc.to_string()
+        }
+        _ => String::from_utf8_lossy(body).into_owned(),
+    };
+    TaskError::new(kind, cause)
+}
+
+/// The message of a Lambda error document held in a cause (see
+/// [`client_error`]), for the places that show a message, not a document.
+pub fn error_message(cause: &str) -> Option<String> {
+    if !cause.starts_with('{') {
+        return None;
+    }
+    let doc: Value = serde_json::from_str(cause).ok()?;
+    doc.get("errorMessage")?.as_str().map(str::to_string)
 }
 
 async fn error(

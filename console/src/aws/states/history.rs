@@ -40,6 +40,27 @@ fn lower_first(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A Task whose `Resource` is a Lambda function's own ARN (the legacy
+/// form, not `arn:aws:states:::lambda:invoke`) has `LambdaFunction…`
+/// events on Step Functions instead of `Task…` ones.
+fn aws_kind<'a>(kind: &'a str, d: &Map<String, Value>) -> &'a str {
+    let legacy_lambda = d
+        .get("resource")
+        .and_then(Value::as_str)
+        .is_some_and(|r| r.starts_with("arn:aws:lambda:") && r.contains(":function:"));
+    if !legacy_lambda {
+        return kind;
+    }
+    match kind {
+        "TaskScheduled" => "LambdaFunctionScheduled",
+        "TaskStarted" => "LambdaFunctionStarted",
+        "TaskSucceeded" => "LambdaFunctionSucceeded",
+        "TaskFailed" => "LambdaFunctionFailed",
+        "TaskTimedOut" => "LambdaFunctionTimedOut",
+        other => other,
+    }
+}
+
 /// The `…EventDetails` member of one event, by its type.
 fn details(
     kind: &str,
@@ -107,6 +128,25 @@ fn details(
             put("outputDetails", included);
             "stateExitedEventDetails".to_string()
         }
+        "LambdaFunctionScheduled" => {
+            put("resource", d.get("resource").cloned());
+            put("input", data(d.get("parameters"), include));
+            put("inputDetails", included);
+            put("timeoutInSeconds", d.get("timeoutInSeconds").cloned());
+            "lambdaFunctionScheduledEventDetails".to_string()
+        }
+        // Step Functions gives this event no details.
+        "LambdaFunctionStarted" => return None,
+        "LambdaFunctionSucceeded" => {
+            put("output", data(d.get("output"), include));
+            put("outputDetails", included);
+            "lambdaFunctionSucceededEventDetails".to_string()
+        }
+        "LambdaFunctionFailed" | "LambdaFunctionTimedOut" => {
+            put("error", d.get("error").cloned());
+            put("cause", d.get("cause").cloned());
+            format!("{}EventDetails", lower_first(kind))
+        }
         k if k.starts_with("Task") => {
             let resource = d
                 .get("resource")
@@ -162,13 +202,14 @@ pub(super) async fn get(ctx: &Ctx, req: Req) -> AwsResult {
     let out: Vec<Value> = events[from..to]
         .iter()
         .map(|ev| {
+            let kind = aws_kind(&ev.kind, &ev.details);
             let mut item = json!({
                 "timestamp": epoch(&ev.timestamp),
-                "type": ev.kind,
+                "type": kind,
                 "id": ev.id,
                 "previousEventId": ev.previous_event_id,
             });
-            if let Some((member, d)) = details(&ev.kind, &ev.details, include, &role) {
+            if let Some((member, d)) = details(kind, &ev.details, include, &role) {
                 item[member] = d;
             }
             item
@@ -215,6 +256,28 @@ mod tests {
             v,
             json!({"name": "A"}),
             "no data when includeExecutionData is false"
+        );
+    }
+
+    #[test]
+    fn a_lambda_function_arn_resource_has_lambda_function_events() {
+        let arn = "arn:aws:lambda:us-east-1:000000000000:function:charge";
+        let d = json!({"resource": arn, "parameters": {"a": 1}, "timeoutInSeconds": 5});
+        let d = d.as_object().unwrap();
+        assert_eq!(aws_kind("TaskScheduled", d), "LambdaFunctionScheduled");
+        assert_eq!(aws_kind("TaskFailed", d), "LambdaFunctionFailed");
+        assert_eq!(aws_kind("TaskStateEntered", d), "TaskStateEntered");
+        let (member, v) = details("LambdaFunctionScheduled", d, true, &json!("r")).unwrap();
+        assert_eq!(member, "lambdaFunctionScheduledEventDetails");
+        assert_eq!(
+            v,
+            json!({"resource": arn, "input": "{\"a\":1}", "inputDetails": {"truncated": false}, "timeoutInSeconds": 5})
+        );
+        assert!(details("LambdaFunctionStarted", d, true, &json!("r")).is_none());
+        let invoke = json!({"resource": "arn:aws:states:::lambda:invoke"});
+        assert_eq!(
+            aws_kind("TaskScheduled", invoke.as_object().unwrap()),
+            "TaskScheduled"
         );
     }
 }
