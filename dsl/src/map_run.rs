@@ -141,6 +141,27 @@ pub struct ChildRun {
     pub stop_date: String,
 }
 
+/// The children of a Map whose iterations ran in memory (a `--local` run,
+/// an EXPRESS run): named by their index, started and stopped at `now`.
+pub fn in_memory_children(
+    outcomes: &[Result<Value, StatesError>],
+    execution_arn: impl Fn(usize) -> String,
+    now: &str,
+) -> Vec<ChildRun> {
+    outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, o)| ChildRun {
+            execution_arn: execution_arn(i),
+            name: i.to_string(),
+            input: Value::Null,
+            outcome: o.clone(),
+            start_date: now.to_string(),
+            stop_date: now.to_string(),
+        })
+        .collect()
+}
+
 /// The files a `ResultWriter` writes (key and JSON content) and the Map's
 /// result: `{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}`.
 pub fn result_files(

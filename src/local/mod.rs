@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use sluice_dsl::error::names;
 use sluice_dsl::interp::step::{ReadRequest, WriteRequest};
 use sluice_dsl::interp::{Host, TaskCall};
-use sluice_dsl::map_run::ChildRun;
 use sluice_dsl::mocks::TestCase;
 use sluice_dsl::model::State;
 use sluice_dsl::resource::{Resource, ResourceRef};
@@ -184,21 +183,16 @@ impl Host for LocalHost {
             "arn:aws:states:us-east-1:000000000000:mapRun:local/{}:{run}",
             state.name
         );
-        let children: Vec<ChildRun> = outcomes
-            .iter()
-            .enumerate()
-            .map(|(i, o)| ChildRun {
-                execution_arn: format!(
+        let children = sluice_dsl::map_run::in_memory_children(
+            outcomes,
+            |i| {
+                format!(
                     "arn:aws:states:us-east-1:000000000000:execution:local/{}:{i}",
                     state.name
-                ),
-                name: i.to_string(),
-                input: Value::Null,
-                outcome: o.clone(),
-                start_date: now.clone(),
-                stop_date: now.clone(),
-            })
-            .collect();
+                )
+            },
+            &now,
+        );
         let (files, details) =
             sluice_dsl::map_run::result_files(&map_run, &run, &machine, request, &children);
         self.block_on(async {

@@ -108,16 +108,22 @@ def test_event_invocations_are_queued_durably():
     assert done[0]["output"]["StatusCode"] == 200
 
 
+def finished(run, timeout=30):
+    """DescribeExecution once the execution has ended."""
+    deadline = time.time() + timeout
+    while (d := sfn.describe_execution(executionArn=run))["status"] == "RUNNING":
+        assert time.time() < deadline, d
+        time.sleep(0.1)
+    return d
+
+
 def test_a_state_machine_task_calls_the_function():
     lam.create_function(FunctionName="py-task", Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": code("task")})
     definition = {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
                   "Parameters": {"FunctionName": f"arn:aws:lambda:{REGION}:000000000000:function:py-task", "Payload.$": "$"}, "End": True}}}
     arn = sfn.create_state_machine(name="lambda-task", definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
     run = sfn.start_execution(stateMachineArn=arn, input='{"x": 1}')["executionArn"]
-    deadline = time.time() + 30
-    while (d := sfn.describe_execution(executionArn=run))["status"] == "RUNNING":
-        assert time.time() < deadline
-        time.sleep(0.1)
+    d = finished(run)
     out = json.loads(d["output"])
     assert out["StatusCode"] == 200 and out["Payload"]["got"] == {"x": 1}, d
     # The function's own ARN as the Resource: a failure's Cause is its error
@@ -128,10 +134,7 @@ def test_a_state_machine_task_calls_the_function():
         "Read": {"Type": "Pass", "Parameters": {"message.$": "States.StringToJson($.err.Cause)"}, "OutputPath": "$.message.errorMessage", "End": True}}}
     arn = sfn.create_state_machine(name="lambda-legacy", definition=json.dumps(legacy), roleArn=ROLE)["stateMachineArn"]
     run = sfn.start_execution(stateMachineArn=arn, input='{"fail": 5}')["executionArn"]
-    deadline = time.time() + 30
-    while (d := sfn.describe_execution(executionArn=run))["status"] == "RUNNING":
-        assert time.time() < deadline
-        time.sleep(0.1)
+    d = finished(run)
     assert (d["status"], json.loads(d["output"])) == ("SUCCEEDED", "bad: 5"), d
     types = [e["type"] for e in sfn.get_execution_history(executionArn=run)["events"]]
     assert types[:5] == ["ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled",

@@ -371,6 +371,15 @@ impl ExpressHost<'_> {
         self.live.stopped.load(Ordering::Acquire)
     }
 
+    fn buckets(&self) -> Arc<dyn crate::buckets::Buckets> {
+        self.engine
+            .inner
+            .buckets
+            .read()
+            .expect("buckets lock")
+            .clone()
+    }
+
     /// Run a future from this blocking thread on the engine's runtime.
     fn block_on<T>(&self, f: impl std::future::Future<Output = T>) -> T {
         self.engine.inner.runtime.block_on(f)
@@ -505,13 +514,7 @@ impl Host for ExpressHost<'_> {
     }
 
     fn read_items(&mut self, request: &ReadRequest) -> Result<Vec<Value>, StatesError> {
-        let buckets = self
-            .engine
-            .inner
-            .buckets
-            .read()
-            .expect("buckets lock")
-            .clone();
+        let buckets = self.buckets();
         self.block_on(crate::machine::read_items(&*buckets, request))
     }
 
@@ -526,28 +529,15 @@ impl Host for ExpressHost<'_> {
         let label = format!("{}-{}", self.run.name, state.name);
         let map_run = crate::machine::map_run_arn(workflow, &label, &run);
         let now = sluice_dsl::timestamp::format(Utc::now());
-        let children: Vec<sluice_dsl::map_run::ChildRun> = outcomes
-            .iter()
-            .enumerate()
-            .map(|(i, o)| sluice_dsl::map_run::ChildRun {
-                execution_arn: crate::machine::execution_arn(workflow, &format!("{run}-{i}")),
-                name: i.to_string(),
-                input: Value::Null,
-                outcome: o.clone(),
-                start_date: now.clone(),
-                stop_date: now.clone(),
-            })
-            .collect();
+        let children = sluice_dsl::map_run::in_memory_children(
+            outcomes,
+            |i| crate::machine::execution_arn(workflow, &format!("{run}-{i}")),
+            &now,
+        );
         let machine_arn = crate::machine::state_machine_arn(workflow);
         let (files, details) =
             sluice_dsl::map_run::result_files(&map_run, &run, &machine_arn, request, &children);
-        let buckets = self
-            .engine
-            .inner
-            .buckets
-            .read()
-            .expect("buckets lock")
-            .clone();
+        let buckets = self.buckets();
         self.block_on(crate::machine::write_files(
             &*buckets,
             &request.bucket,
