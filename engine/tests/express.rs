@@ -203,8 +203,15 @@ async fn express_failures_catches_and_timeouts_end_as_on_step_functions() {
     )
     .await;
     let before = env.functions.calls.lock().unwrap().len();
+    let begun = std::time::Instant::now();
     let e = env.run("run-timeout", json!({})).await;
     assert_eq!(e.status, Status::TimedOut, "{e:?}");
+    // At the timeout, not at the end of the Wait.
+    assert!(
+        begun.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        begun.elapsed()
+    );
     assert_eq!(e.error.as_deref(), Some("States.Timeout"));
     assert_eq!(env.functions.calls.lock().unwrap().len(), before);
 }

@@ -271,12 +271,14 @@ impl Engine {
             .timeout_seconds
             .map_or(EXPRESS_MAX_SECONDS, |t| t.min(EXPRESS_MAX_SECONDS));
         let deadline = start_time + chrono::Duration::seconds(limit as i64);
+        let left = (deadline - now).to_std().unwrap_or_default();
         let mut host = ExpressHost {
             engine: self,
             run,
             live: live.clone(),
             rng: OsRandom,
             tasks: 0,
+            deadline: std::time::Instant::now() + left,
         };
         host.record(
             "ExecutionStarted",
@@ -333,6 +335,9 @@ struct ExpressHost<'a> {
     /// Tasks invoked so far: the idempotency key's middle part, the same
     /// in a second run of the same execution.
     tasks: u64,
+    /// When the run times out: a Wait or a backoff sleeps no longer (the
+    /// interpreter then fails the run with `States.Timeout`).
+    deadline: std::time::Instant,
 }
 
 impl Live {
@@ -482,6 +487,7 @@ impl Host for ExpressHost<'_> {
 
     fn sleep(&mut self, seconds: f64) {
         let until = std::time::Instant::now() + Duration::from_secs_f64(seconds.clamp(0.0, 1e6));
+        let until = until.min(self.deadline);
         while !self.stopped() {
             let left = until.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
