@@ -340,3 +340,43 @@ async fn express_starts_are_idempotent_by_name() {
         Err(EngineError::Conflict(_))
     ));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unflushed_start_ends_durably_and_holds_up_no_other_reader() {
+    let env = env().await;
+    env.express(
+        "slowish",
+        json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 2, "Next": "T"},
+            "T": {"Type": "Task", "Resource": "sluice:function:double", "End": true}}}),
+    )
+    .await;
+    env.engine
+        .deploy(
+            "std",
+            json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        )
+        .await
+        .unwrap();
+    let input = json!({"n": 2});
+    let (sync, _) = env
+        .engine
+        .start_unflushed("slowish", StartRequest { input, name: None })
+        .await
+        .unwrap();
+    // A STANDARD start and its wait do not wait for the EXPRESS run's end.
+    let begun = std::time::Instant::now();
+    let other = env.run("std", json!({})).await;
+    assert_eq!(other.status, Status::Succeeded);
+    assert!(
+        begun.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        begun.elapsed()
+    );
+    let id = sync.execution_id.to_string();
+    let e = env.engine.wait(&id, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(
+        (e.status, e.output),
+        (Status::Succeeded, Some(json!({"n": 4})))
+    );
+}

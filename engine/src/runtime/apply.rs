@@ -132,6 +132,7 @@ pub(super) fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Defer
             workflow,
             req,
             reply,
+            ..
         } => {
             let r = machine.start(&workflow, req);
             finish(machine, r, reply, replies)

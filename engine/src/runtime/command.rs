@@ -7,6 +7,14 @@ pub(super) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 /// An answer to a caller, sent once its batch is durable (or failed to be).
 pub(super) type Deferred = Box<dyn FnOnce(Option<&EngineError>) + Send>;
 
+impl Command {
+    /// Whether the batch holding this command must be flushed before its
+    /// replies and effects go out.
+    pub(super) fn needs_flush(&self) -> bool {
+        !matches!(self, Command::Start { flush: false, .. })
+    }
+}
+
 pub(super) enum Command {
     Deploy {
         name: String,
@@ -17,6 +25,8 @@ pub(super) enum Command {
     Start {
         workflow: String,
         req: StartRequest,
+        /// False for [`Engine::start_unflushed`].
+        flush: bool,
         reply: Reply<(Execution, bool)>,
     },
     TaskDone {

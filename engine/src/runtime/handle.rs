@@ -242,6 +242,27 @@ impl Engine {
         self.call(|reply| Command::Start {
             workflow: workflow.to_string(),
             req,
+            flush: true,
+            reply,
+        })
+        .await
+    }
+
+    /// [`Engine::start`] for a caller that answers only once the
+    /// execution has ended and that end is durable ([`Engine::wait`]),
+    /// as StartSyncExecution does: a batch of nothing but such starts is
+    /// not flushed on its own, since the flush of the end (or of any
+    /// later batch) makes it durable too, and until then nobody was told
+    /// of it. Returns once the start is applied.
+    pub async fn start_unflushed(
+        &self,
+        workflow: &str,
+        req: StartRequest,
+    ) -> Result<(Execution, bool), EngineError> {
+        self.call(|reply| Command::Start {
+            workflow: workflow.to_string(),
+            req,
+            flush: false,
             reply,
         })
         .await

@@ -131,6 +131,9 @@ struct Inner {
 struct Applied {
     /// Applied batches are numbered from 1 (see [`Engine::durable_barrier`]).
     seq: u64,
+    /// False for a batch of nothing but [`Engine::start_unflushed`]
+    /// starts: its replies go out without a flush of their own.
+    flush: bool,
     replies: Vec<Deferred>,
     actions: Vec<Action>,
     updates: Vec<crate::ExecutionUpdate>,

@@ -72,13 +72,19 @@ impl Engine {
             let mut machine = Machine::new(&self.inner.tree, &mut definitions, &config.limits);
             machine.status_feed = config.status_feed;
             let mut replies: Vec<Deferred> = Vec::new();
+            let flush = batch.iter().any(Command::needs_flush);
             for cmd in batch {
                 apply(&mut machine, cmd, &mut replies);
             }
             // Numbered before the batch becomes visible, so a reader that
-            // saw it waits for its flush (see `durable_barrier`).
+            // saw it waits for its flush (see `durable_barrier`). A batch
+            // that is not flushed on its own promises nothing to readers:
+            // a barrier does not wait for it (it may wait minutes for the
+            // next flush).
             seq += 1;
-            self.inner.applied.store(seq, Ordering::Release);
+            if flush {
+                self.inner.applied.store(seq, Ordering::Release);
+            }
             let outcome = machine.finish().and_then(|(tx, actions)| {
                 let changed = self
                     .inner
@@ -104,6 +110,7 @@ impl Engine {
                     self.perform(express);
                     Applied {
                         seq,
+                        flush,
                         replies,
                         actions,
                         updates,
@@ -116,6 +123,7 @@ impl Engine {
                     // Still through the flusher, so its number is passed.
                     Applied {
                         seq,
+                        flush: true,
                         replies: Vec::new(),
                         actions: Vec::new(),
                         updates: Vec::new(),
@@ -140,9 +148,17 @@ impl Engine {
     /// recovers from what is on disk.
     fn flusher_loop(self, batches: std::sync::mpsc::Receiver<Applied>, config: EngineConfig) {
         while let Ok(batch) = batches.recv() {
-            match self.make_durable(&config) {
+            let flushed = if batch.flush {
+                self.make_durable(&config)
+            } else {
+                Ok(())
+            };
+            match flushed {
                 Ok(()) => {
-                    self.inner.durable.send_replace(batch.seq);
+                    if batch.flush {
+                        // Every batch up to this one is durable now.
+                        self.inner.durable.send_replace(batch.seq);
+                    }
                     batch.replies.into_iter().for_each(|r| r(None));
                     self.inner.watch.publish(batch.updates);
                     self.perform(batch.actions);

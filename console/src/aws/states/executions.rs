@@ -31,7 +31,13 @@ fn json_field(req: &Req, field: &str, error: &'static str) -> Result<Value, AwsE
     }
 }
 
-async fn start_execution(ctx: &Ctx, req: &Req) -> Result<(Machine, Execution), AwsError> {
+/// `sync`: the caller answers only after the execution's end is durable
+/// (StartSyncExecution), so the start needs no flush of its own.
+async fn start_execution(
+    ctx: &Ctx,
+    req: &Req,
+    sync: bool,
+) -> Result<(Machine, Execution), AwsError> {
     let machine_arn = req.str("stateMachineArn")?.to_string();
     let machine = arn::parse_machine(&machine_arn, "stateMachineArn")?;
     let input = json_field(req, "input", "InvalidExecutionInput")?;
@@ -43,19 +49,20 @@ async fn start_execution(ctx: &Ctx, req: &Req) -> Result<(Machine, Execution), A
         input,
         name: name.clone(),
     };
-    let (execution, created) = ctx
-        .state
-        .engine
-        .start(&machine.reference(), request)
-        .await
-        .map_err(|e| match e {
-            EngineError::NotFound(_) => AwsError::new(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{machine_arn}'"),
-            ),
-            EngineError::Conflict(_) => already_exists(ctx, &machine, name.as_deref()),
-            other => engine_error(other, "StateMachineDoesNotExist"),
-        })?;
+    let engine = &ctx.state.engine;
+    let started = if sync {
+        engine.start_unflushed(&machine.reference(), request).await
+    } else {
+        engine.start(&machine.reference(), request).await
+    };
+    let (execution, created) = started.map_err(|e| match e {
+        EngineError::NotFound(_) => AwsError::new(
+            "StateMachineDoesNotExist",
+            format!("State Machine Does Not Exist: '{machine_arn}'"),
+        ),
+        EngineError::Conflict(_) => already_exists(ctx, &machine, name.as_deref()),
+        other => engine_error(other, "StateMachineDoesNotExist"),
+    })?;
     // Step Functions: the same name and input return the running execution;
     // once it has ended, the name is taken.
     if !created && execution.status != Status::Running {
@@ -73,7 +80,7 @@ fn already_exists(ctx: &Ctx, machine: &Machine, name: Option<&str>) -> AwsError 
 }
 
 pub(super) async fn start(ctx: &Ctx, req: Req) -> AwsResult {
-    let (_, e) = start_execution(ctx, &req).await?;
+    let (_, e) = start_execution(ctx, &req, false).await?;
     Ok(json!({"executionArn": execution_arn(ctx, &e), "startDate": epoch(&e.started_at)}))
 }
 
@@ -89,7 +96,7 @@ pub(super) async fn start_sync(ctx: &Ctx, req: Req) -> AwsResult {
             "This operation is not supported by this type of state machine: StartSyncExecution needs an EXPRESS state machine",
         ));
     }
-    let (_, started) = start_execution(ctx, &req).await?;
+    let (_, started) = start_execution(ctx, &req, true).await?;
     let id = started.execution_id.to_string();
     let mut e = ctx
         .state
