@@ -76,6 +76,42 @@ impl fmt::Display for Path {
     }
 }
 
+/// Brackets and parentheses a path may nest (outside quoted names).
+/// jsonpath-rust's parser backtracks on failed alternatives, and nested
+/// filters and function calls multiply its work: a 1 KiB path of nested
+/// `[?` and `subset_of(` kept it busy for minutes (found by the `jsonpath`
+/// fuzz target). Sixteen levels parse in well under a millisecond; real
+/// paths nest two or three.
+pub const MAX_PATH_NESTING: usize = 16;
+
+/// Refuse a path that nests deeper than [`MAX_PATH_NESTING`].
+fn check_nesting(text: &str) -> Result<(), String> {
+    let (mut depth, mut deepest, mut quote) = (0usize, 0usize, None);
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '[' | '(') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, ']' | ')') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > MAX_PATH_NESTING {
+        return Err(format!(
+            "'{text}' nests brackets and parentheses {deepest} deep; a path may nest at most {MAX_PATH_NESTING} (split the filter, or compute part of it in an earlier state)"
+        ));
+    }
+    Ok(())
+}
+
 impl Path {
     /// Compile a path. The error message explains what a valid path looks like.
     pub fn parse(text: &str) -> Result<Path, String> {
@@ -94,6 +130,7 @@ impl Path {
         let kind = match simple_reference(rest).or_else(|| literal_reference(rest)) {
             Some(steps) => Kind::Reference(steps),
             None => {
+                check_nesting(text)?;
                 let query =
                     parse_json_path(&format!("${}", bracket_dot_names(rest))).map_err(|e| {
                         format!(
@@ -656,5 +693,26 @@ mod tests {
         assert!(Path::parse("foo").is_err());
         assert!(Path::parse("$.a[").is_err());
         assert!(Path::parse_reference("$.a[*]").is_err());
+    }
+
+    #[test]
+    fn deeply_nested_paths_are_refused_before_the_parser_sees_them() {
+        // The fuzz target's find, in short: each level doubled the parse.
+        let deep = format!("$.a[?{} x", " subset_of( ( $.a[?".repeat(30));
+        let started = std::time::Instant::now();
+        let e = Path::parse(&deep).unwrap_err();
+        assert!(e.contains("nests brackets and parentheses"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Sixteen levels are still parsed (and refused or accepted by the parser).
+        let ok = format!("$.a{}", "[0]".repeat(40));
+        assert!(Path::parse(&ok).is_ok(), "sequential brackets do not nest");
+        let nested = format!("$.a{}{}", "[?@.b".repeat(MAX_PATH_NESTING), "]".repeat(16));
+        if let Err(e) = Path::parse(&nested) {
+            assert!(!e.contains("nests brackets"), "{e}");
+        }
+        assert!(Path::parse("$.a[?(@.b > 1 && (@.c < 2 || @.d == 3))]").is_ok());
+        // Brackets inside quoted names do not count.
+        let quoted = format!("$['{}']", "[(".repeat(40));
+        assert!(Path::parse(&quoted).is_ok(), "{:?}", Path::parse(&quoted));
     }
 }
