@@ -239,13 +239,7 @@ impl Engine {
         workflow: &str,
         req: StartRequest,
     ) -> Result<(Execution, bool), EngineError> {
-        self.call(|reply| Command::Start {
-            workflow: workflow.to_string(),
-            req,
-            flush: true,
-            reply,
-        })
-        .await
+        self.start_command(workflow, req, true).await
     }
 
     /// [`Engine::start`] for a caller that answers only once the
@@ -259,10 +253,19 @@ impl Engine {
         workflow: &str,
         req: StartRequest,
     ) -> Result<(Execution, bool), EngineError> {
+        self.start_command(workflow, req, false).await
+    }
+
+    async fn start_command(
+        &self,
+        workflow: &str,
+        req: StartRequest,
+        flush: bool,
+    ) -> Result<(Execution, bool), EngineError> {
         self.call(|reply| Command::Start {
             workflow: workflow.to_string(),
             req,
-            flush: false,
+            flush,
             reply,
         })
         .await

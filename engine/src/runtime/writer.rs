@@ -104,10 +104,15 @@ impl Engine {
                     // start durable: nothing of theirs is acknowledged
                     // before that flush, and they run at least once anyway
                     // (see `express.rs`). Everything else waits for it.
-                    let (express, actions): (Vec<Action>, Vec<Action>) = actions
-                        .into_iter()
-                        .partition(|a| matches!(a, Action::RunExpress(_)));
-                    self.perform(express);
+                    let is_run = |a: &Action| matches!(a, Action::RunExpress(_));
+                    let actions = if actions.iter().any(is_run) {
+                        let (express, rest): (Vec<Action>, Vec<Action>) =
+                            actions.into_iter().partition(is_run);
+                        self.perform(express);
+                        rest
+                    } else {
+                        actions
+                    };
                     Applied {
                         seq,
                         flush,
