@@ -223,7 +223,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         },
     );
 
-    let listener = tokio::net::TcpListener::bind(&args.listen)
+    let listener = bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
@@ -385,5 +385,24 @@ async fn shutdown_signal() -> &'static str {
     tokio::select! {
         _ = interrupt => "SIGINT",
         _ = terminate => "SIGTERM",
+    }
+}
+
+/// Bind the listener. Right after a crash the port can still be held for a
+/// moment (the killed process not yet reaped, or a function process it
+/// started still ending): "address in use" is retried for up to 15 s.
+async fn bind(address: &str) -> std::io::Result<tokio::net::TcpListener> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        match tokio::net::TcpListener::bind(address).await {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse
+                    && std::time::Instant::now() < deadline =>
+            {
+                tracing::warn!(address, "the address is still in use; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            other => return other,
+        }
     }
 }
