@@ -110,4 +110,27 @@ fn corrupt_records_are_set_aside_and_the_rest_goes_on() {
         ids.contains(&fine.as_str()) && ids.contains(&bad_frame.as_str()),
         "{ids:?}"
     );
+
+    // The counts leave the set-aside execution out too (it was RUNNING
+    // when its record was damaged): two succeeded, one aborted, none
+    // running. They are recounted at most every 10 s.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (s, summary) = server.call("GET", "/api/v1/summary", None);
+        assert_eq!(s, 200, "{summary}");
+        let counted = &summary["executions"];
+        if counted["RUNNING"] == 0 && summary["total"] == 3 {
+            assert_eq!(counted["SUCCEEDED"], 2, "{summary}");
+            assert_eq!(counted["ABORTED"], 1, "{summary}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{summary}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (_, metrics) = server.call("GET", "/metrics", None);
+    let metrics = metrics.as_str().unwrap().to_string();
+    assert!(
+        metrics.contains("sluice_executions{status=\"RUNNING\"} 0"),
+        "{metrics}"
+    );
 }

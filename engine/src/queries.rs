@@ -163,20 +163,53 @@ impl Engine {
         })
     }
 
-    /// How many executions match, counted on the listing indexes (keys only).
+    /// How many executions match, counted on the listing indexes (keys
+    /// only). An execution whose record was set aside as corrupt (`q/e/ID`)
+    /// is not counted: its index keys stay (its workflow and start time
+    /// were in the record that no longer parses), as they do for the
+    /// listings, which skip it too.
     pub fn count_executions(
         &self,
         workflow: Option<&str>,
         status: Option<crate::api::Status>,
     ) -> Result<u64, EngineError> {
+        let set_aside = self.set_aside_executions()?;
         let mut n = 0;
         for prefix in crate::indexes::listing_prefixes(self.tree(), workflow, status)? {
             for k in self.tree().scan_prefix(prefix.as_bytes()).keys() {
-                k?;
+                let k = k?;
+                if !set_aside.is_empty() && self.is_set_aside(&set_aside, &k)? {
+                    continue;
+                }
                 n += 1;
             }
         }
         Ok(n)
+    }
+
+    /// The ids of the executions whose record is under `q/e/` (usually none).
+    fn set_aside_executions(&self) -> Result<std::collections::HashSet<Vec<u8>>, EngineError> {
+        let prefix = keys::quarantine(&keys::execution(""));
+        let mut out = std::collections::HashSet::new();
+        for k in self.tree().scan_prefix(prefix.as_bytes()).keys() {
+            out.insert(k?[prefix.len()..].to_vec());
+        }
+        Ok(out)
+    }
+
+    /// Whether the index key `k` (`…/STARTED/ID`) names a set-aside
+    /// execution that no new record has replaced.
+    fn is_set_aside(
+        &self,
+        set_aside: &std::collections::HashSet<Vec<u8>>,
+        k: &[u8],
+    ) -> Result<bool, EngineError> {
+        let id = k.rsplit(|&b| b == b'/').next().unwrap_or(k);
+        if !set_aside.contains(id) {
+            return Ok(false);
+        }
+        let id = String::from_utf8_lossy(id);
+        Ok(!self.tree().contains_key(keys::execution(&id).as_bytes())?)
     }
 
     pub fn workflow(&self, name: &str) -> Result<Workflow, EngineError> {
