@@ -226,6 +226,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let listener = bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // The port is the server's alone, also between a function's fork and
+    // its exec (see close_in_children).
+    sluice_executors::process::sandbox::close_in_children(std::os::fd::AsRawFd::as_raw_fd(
+        &listener,
+    ));
     let address = listener.local_addr()?;
     if auth.is_some() {
         tracing::info!("authentication on: the API needs a token, the console a login");
@@ -389,8 +394,9 @@ async fn shutdown_signal() -> &'static str {
 }
 
 /// Bind the listener. Right after a crash the port can still be held for a
-/// moment (the killed process not yet reaped, or a function process it
-/// started still ending): "address in use" is retried for up to 15 s.
+/// moment (by a function process of the killed server between its fork
+/// and its exec, when that server was older than `close_in_children`, or
+/// by another program): "address in use" is retried for up to 15 s.
 async fn bind(address: &str) -> std::io::Result<tokio::net::TcpListener> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {

@@ -141,7 +141,7 @@ mod probe;
 pub mod seccomp;
 
 pub use cgroups::InstanceCgroups;
-pub use child::Plan;
+pub use child::{close_in_children, Plan};
 
 impl Isolation {
     /// The machine's isolation, probed on first use (and
