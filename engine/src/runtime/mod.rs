@@ -31,6 +31,7 @@ mod command;
 mod effects;
 mod express;
 mod handle;
+mod power_sync;
 mod recovery;
 mod timers;
 mod writer;

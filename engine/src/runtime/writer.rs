@@ -3,7 +3,6 @@
 //! replies and side effects, in batch order).
 
 use super::*;
-use std::path::Path;
 
 impl Engine {
     /// The single writer: applies each batch of commands to sled, then
@@ -152,9 +151,10 @@ impl Engine {
     /// were told failed. Every batch not yet flushed fails; a restart
     /// recovers from what is on disk.
     fn flusher_loop(self, batches: std::sync::mpsc::Receiver<Applied>, config: EngineConfig) {
+        let mut power = super::power_sync::PowerSync::default();
         while let Ok(batch) = batches.recv() {
             let flushed = if batch.flush {
-                self.make_durable(&config)
+                self.make_durable(&config, &mut power)
             } else {
                 Ok(())
             };
@@ -197,29 +197,17 @@ impl Engine {
         Ok(())
     }
 
-    fn make_durable(&self, config: &EngineConfig) -> Result<(), EngineError> {
+    fn make_durable(
+        &self,
+        config: &EngineConfig,
+        power: &mut super::power_sync::PowerSync,
+    ) -> Result<(), EngineError> {
         #[cfg(test)]
         std::thread::sleep(config.slow_flush);
         self.inner.db.flush()?;
         if config.durability == Durability::Power {
-            fsync_dir(&config.data_dir)?;
+            power.sync(&config.data_dir)?;
         }
         Ok(())
     }
-}
-
-/// fsync every file of the store, and the folder itself.
-fn fsync_dir(dir: &Path) -> Result<(), EngineError> {
-    let io = |e: std::io::Error| EngineError::Storage(format!("fsync {}: {e}", dir.display()));
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        if path.is_file() {
-            std::fs::File::open(&path)
-                .and_then(|f| f.sync_all())
-                .map_err(io)?;
-        }
-    }
-    std::fs::File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(io)
 }
