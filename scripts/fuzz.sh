@@ -35,8 +35,7 @@ target_dir="${SLUICE_FUZZ_TARGET_DIR:-$HOME/.cache/sluice-fuzz-target}"
 for t in "${targets[@]}"; do
     corpus="$(mktemp -d)"
     # The rest target keeps a store in TMPDIR: one of its own per run, in
-    # memory where the machine has a tmpfs (a flush to a disk per request
-    # made it five times slower; the disk is not what it tests).
+    # memory where the machine has a tmpfs (the disk is not what it tests).
     if [ -d /dev/shm ] && [ -w /dev/shm ]; then
         scratch="$(mktemp -d -p /dev/shm)"
     else

@@ -269,6 +269,23 @@ pub async fn put_alias(
     ))
 }
 
+/// `DELETE /api/v1/functions/{name}/aliases/{alias}`: 204; the versions stay.
+pub async fn delete_alias(
+    State(state): State<AppState>,
+    ApiPath((name, alias)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    if state
+        .engine
+        .delete_document_alias(KIND, &name, &alias)
+        .await?
+    {
+        tracing::info!(function = %name, alias = %alias, "alias deleted");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(EngineError::NotFound(format!("function '{name}' has no alias '{alias}'")).into())
+    }
+}
+
 /// `GET /api/v1/functions/{name}/aliases` → `{"aliases": {ALIAS: VERSION}}`.
 pub async fn aliases(
     State(state): State<AppState>,

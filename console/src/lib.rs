@@ -195,7 +195,7 @@ pub fn app(state: AppState) -> Router {
         .route("/functions/{name}/aliases", get(functions::aliases))
         .route(
             "/functions/{name}/aliases/{alias}",
-            put(functions::put_alias),
+            put(functions::put_alias).delete(functions::delete_alias),
         )
         .route("/functions/{name}/package", put(functions::update_code))
         .route("/functions/{name}/invocations", post(functions::invoke))

@@ -124,6 +124,53 @@ async fn aliases_point_at_existing_versions_only() {
 }
 
 #[tokio::test]
+async fn a_deleted_alias_is_gone_and_its_version_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    engine
+        .put_document("function", "f", json!("one"))
+        .await
+        .unwrap();
+    for alias in ["live", "canary"] {
+        engine
+            .put_document_alias("function", "f", alias, 1)
+            .await
+            .unwrap();
+    }
+    let mut changes = engine.watch_documents();
+    assert!(engine
+        .delete_document_alias("function", "f", "live")
+        .await
+        .unwrap());
+    // The executors reload the function when its aliases change.
+    let change = changes.recv().await.unwrap();
+    assert_eq!(
+        (change.kind.as_str(), change.name.as_str()),
+        ("function", "f")
+    );
+    assert_eq!(
+        engine.document_alias("function", "f", "live").unwrap(),
+        None
+    );
+    assert_eq!(
+        engine.document_aliases("function", "f").unwrap(),
+        [("canary".to_string(), 1)]
+    );
+    let version = engine.document("function", "f", Some(1)).unwrap().unwrap();
+    assert_eq!(version.body, json!("one"));
+    // Again: nothing to delete. An unknown document: not found.
+    assert!(!engine
+        .delete_document_alias("function", "f", "live")
+        .await
+        .unwrap());
+    let err = engine
+        .delete_document_alias("function", "missing", "live")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::NotFound(_)), "{err}");
+}
+
+#[tokio::test]
 async fn delete_removes_versions_and_aliases() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path());

@@ -92,6 +92,14 @@ def test_create_invoke_update_and_version():
     assert versions[0] == "$LATEST" and v in versions, versions
     assert [a["Name"] for a in lam.list_aliases(FunctionName="py-echo")["Aliases"]] == ["live"]
 
+    # DeleteAlias: gone from the listing and from Invoke; the version stays.
+    lam.delete_alias(FunctionName="py-echo", Name="live")
+    assert lam.list_aliases(FunctionName="py-echo")["Aliases"] == []
+    expect("ResourceNotFoundException", lam.get_alias, FunctionName="py-echo", Name="live")
+    expect("ResourceNotFoundException", lam.delete_alias, FunctionName="py-echo", Name="live")
+    expect("ResourceNotFoundException", lam.invoke, FunctionName="py-echo", Qualifier="live", Payload=b"{}")
+    assert call(f"py-echo:{v}", {})[1]["mark"] == "v1"
+
 
 def test_event_invocations_are_queued_durably():
     lam.create_function(FunctionName="py-async", Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": code("async")})

@@ -121,4 +121,25 @@ impl Machine<'_> {
         meta.aliases.insert(alias.to_string(), version);
         self.tx.put(meta_key, &meta)
     }
+
+    /// Remove `alias` of a document; the version it pointed at, or `None`
+    /// when the document has no such alias.
+    pub fn delete_document_alias(
+        &mut self,
+        kind: &str,
+        name: &str,
+        alias: &str,
+    ) -> Result<Option<u64>, EngineError> {
+        check_kind(kind)?;
+        let meta_key = keys::document(kind, name);
+        let mut meta: DocumentMeta = self
+            .tx
+            .get(&meta_key)?
+            .ok_or_else(|| EngineError::NotFound(format!("no {kind} named '{name}'")))?;
+        let Some(version) = meta.aliases.remove(alias) else {
+            return Ok(None);
+        };
+        self.tx.put(meta_key, &meta)?;
+        Ok(Some(version))
+    }
 }

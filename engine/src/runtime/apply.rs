@@ -49,6 +49,7 @@ impl Command {
             Command::PutDocument { reply, .. } => send(reply, e),
             Command::DeleteDocument { reply, .. } => send(reply, e),
             Command::PutDocumentAlias { reply, .. } => send(reply, e),
+            Command::DeleteDocumentAlias { reply, .. } => send(reply, e),
             Command::Ingest { reply, .. } => send(reply, e),
             Command::DeadLetter { reply, .. } => send(reply, e),
             Command::DeleteDeadLetters { reply, .. } => send(reply, e),
@@ -286,6 +287,24 @@ pub(super) fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Defer
                 announce(replies, changes, change);
             }
             finish(machine, r, reply, replies)
+        }
+        Command::DeleteDocumentAlias {
+            kind,
+            name,
+            alias,
+            changes,
+            reply,
+        } => {
+            let r = machine.delete_document_alias(&kind, &name, &alias);
+            if let Ok(Some(version)) = r {
+                let change = DocumentChange {
+                    kind,
+                    name,
+                    version: Some(version),
+                };
+                announce(replies, changes, change);
+            }
+            finish(machine, r.map(|v| v.is_some()), reply, replies)
         }
         Command::Ingest {
             events,

@@ -117,6 +117,13 @@ pub(super) enum Command {
         changes: broadcast::Sender<DocumentChange>,
         reply: Reply<()>,
     },
+    DeleteDocumentAlias {
+        kind: String,
+        name: String,
+        alias: String,
+        changes: broadcast::Sender<DocumentChange>,
+        reply: Reply<bool>,
+    },
     Ingest {
         events: Vec<InboundEvent>,
         window_ms: i64,

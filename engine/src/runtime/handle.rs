@@ -90,6 +90,25 @@ impl Engine {
         .await
     }
 
+    /// Remove `alias` of a document (false: it has no such alias); its
+    /// versions stay.
+    pub async fn delete_document_alias(
+        &self,
+        kind: &str,
+        name: &str,
+        alias: &str,
+    ) -> Result<bool, EngineError> {
+        let changes = self.inner.documents.clone();
+        self.call(|reply| Command::DeleteDocumentAlias {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            alias: alias.to_string(),
+            changes,
+            reply,
+        })
+        .await
+    }
+
     /// Point `alias` at an existing version.
     pub async fn put_document_alias(
         &self,

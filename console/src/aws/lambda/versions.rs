@@ -215,18 +215,14 @@ pub async fn delete_alias_route(
     Path((name, alias)): Path<(String, String)>,
 ) -> Answer {
     let (name, _) = parse_name(&name)?;
-    let known = state
+    latest(&state, &name)?;
+    let deleted = state
         .engine
-        .document_aliases(FUNCTION_KIND, &name)
-        .map_err(from_engine)?
-        .iter()
-        .any(|(a, _)| *a == alias);
-    if !known {
+        .delete_document_alias(FUNCTION_KIND, &name, &alias)
+        .await
+        .map_err(from_engine)?;
+    if !deleted {
         return Err(missing(&format!("{name}:{alias}")));
     }
-    Err(LambdaError(
-        StatusCode::BAD_REQUEST,
-        "InvalidParameterValueException",
-        format!("alias {alias} cannot be deleted here: the catalog keeps aliases; point it at another version with UpdateAlias"),
-    ))
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
