@@ -147,7 +147,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/workflows/{name}/versions/{version}",
-            get(workflows::version),
+            get(workflows::version).delete(workflows::delete_version),
         )
         .route("/workflows/{name}/graph", get(graph::graph))
         .route("/summary", get(ops::summary))

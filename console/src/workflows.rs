@@ -65,6 +65,21 @@ pub async fn version(
     Ok(Json(state.engine.workflow_version(&name, version)?))
 }
 
+/// `DELETE /api/v1/workflows/{name}/versions/{version}`: 204; the version
+/// leaves the listings and qualified starts, its executions go on, its
+/// definition stays readable for them. 409 while an alias routes to it.
+pub async fn delete_version(
+    State(state): State<AppState>,
+    ApiPath((name, version)): ApiPath<(String, u64)>,
+) -> Result<StatusCode, ApiError> {
+    if state.engine.delete_version(&name, version).await? {
+        tracing::info!(workflow = %name, version, "version deleted");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(EngineError::NotFound(format!("workflow '{name}' has no version {version}")).into())
+    }
+}
+
 /// `DELETE /api/v1/workflows/{name}`: the workflow, its versions and
 /// aliases go; its executions stay readable. 409 while one is RUNNING.
 pub async fn delete(

@@ -229,3 +229,47 @@ async fn deleting_an_execution_removes_it_everywhere_once_it_has_ended() {
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
     assert_ne!(again.json()["executionId"].as_str().unwrap(), id);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_version_leaves_listings_starts_and_aliases() {
+    let env = env().await;
+    for n in 1..=3 {
+        env.deploy("greet", result(n)).await;
+    }
+    let set = env
+        .call(
+            Method::PUT,
+            "/api/v1/workflows/greet/aliases/live",
+            Some(json!({"routes": [{"version": 2, "weight": 100}]})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let routed = env
+        .call(Method::DELETE, "/api/v1/workflows/greet/versions/2", None)
+        .await;
+    routed.error(StatusCode::CONFLICT);
+    assert!(routed.text.contains("alias 'live'"), "{}", routed.text);
+
+    let gone = env
+        .call(Method::DELETE, "/api/v1/workflows/greet/versions/1", None)
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
+    let wf = env.call(Method::GET, "/api/v1/workflows/greet", None).await;
+    assert_eq!(wf.json()["versions"], json!([2, 3]), "{}", wf.text);
+    env.post("/api/v1/workflows/greet:1/executions", json!({}))
+        .await
+        .error(StatusCode::NOT_FOUND);
+    env.call(
+        Method::PUT,
+        "/api/v1/workflows/greet/aliases/live",
+        Some(json!({"routes": [{"version": 1, "weight": 100}]})),
+    )
+    .await
+    .error(StatusCode::BAD_REQUEST);
+    env.call(Method::DELETE, "/api/v1/workflows/greet/versions/1", None)
+        .await
+        .error(StatusCode::NOT_FOUND);
+    // The latest and the unqualified name are untouched.
+    let id = env.start("greet", json!({})).await;
+    assert_eq!(env.wait_until_done(&id).await.output, Some(json!(3)));
+}

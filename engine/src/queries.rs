@@ -219,6 +219,9 @@ impl Engine {
             .ok_or_else(|| {
                 EngineError::Storage(format!("workflow '{name}' lost its latest version"))
             })?;
+        let versions = (1..=meta.latest_version)
+            .filter(|v| meta.has_version(*v))
+            .collect();
         let created_at = match meta.created_at {
             Some(at) => at,
             None => get::<VersionRecord>(self.tree(), &keys::version(name, 1))?
@@ -228,7 +231,7 @@ impl Engine {
             name: meta.name,
             kind: meta.kind,
             latest_version: meta.latest_version,
-            versions: (1..=meta.latest_version).collect(),
+            versions,
             aliases: meta.aliases,
             definition: latest.definition,
             updated_at: meta.updated_at,
@@ -238,9 +241,9 @@ impl Engine {
 
     /// Every version of a workflow, oldest first.
     pub fn workflow_versions(&self, name: &str) -> Result<Vec<VersionInfo>, EngineError> {
-        let latest = self.workflow(name)?.latest_version;
+        let versions = self.workflow(name)?.versions;
         let mut out = Vec::new();
-        for v in 1..=latest {
+        for v in versions {
             let key = keys::version(name, v);
             let rec: VersionRecord =
                 get(self.tree(), &key)?.ok_or_else(|| EngineError::Corrupt {
@@ -267,7 +270,26 @@ impl Engine {
         self.execution(&id)
     }
 
-    /// One version's definition.
+    /// One version with its deploy time, deleted or not: an execution
+    /// still names the version it ran.
+    pub fn workflow_version_info(
+        &self,
+        name: &str,
+        version: u64,
+    ) -> Result<VersionInfo, EngineError> {
+        get::<VersionRecord>(self.tree(), &keys::version(name, version))?
+            .map(|rec| VersionInfo {
+                version,
+                definition: rec.definition,
+                created_at: rec.created_at,
+            })
+            .ok_or_else(|| {
+                EngineError::NotFound(format!("workflow '{name}' has no version {version}"))
+            })
+    }
+
+    /// One version's definition (deleted versions too, see
+    /// [`Engine::workflow_version_info`]).
     pub fn workflow_version(
         &self,
         name: &str,

@@ -20,6 +20,18 @@ pub(crate) struct WorkflowMeta {
     /// Absent in records written before it was kept.
     #[serde(default)]
     pub created_at: Option<String>,
+    /// Versions deleted by their number: gone from listings, aliases and
+    /// qualified starts; their records stay for the executions that ran
+    /// them. The latest version stays the workflow's definition.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub deleted_versions: std::collections::BTreeSet<u64>,
+}
+
+impl WorkflowMeta {
+    /// Whether `version` exists and was not deleted.
+    pub fn has_version(&self, version: u64) -> bool {
+        version >= 1 && version <= self.latest_version && !self.deleted_versions.contains(&version)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -120,6 +120,40 @@ def test_versions_and_weighted_aliases():
     expect("ResourceNotFound", sfn.describe_state_machine_alias, stateMachineAliasArn=alias)
 
 
+def test_delete_state_machine_version():
+    nap = {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 1, "End": True}}}
+    arn = machine("sfn-delete-version", nap, publish=True)["stateMachineArn"]
+    sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(PASS), publish=True)
+    alias = sfn.create_state_machine_alias(
+        name="live", routingConfiguration=[{"stateMachineVersionArn": f"{arn}:2", "weight": 100}]
+    )["stateMachineAliasArn"]
+    # A version an alias routes to cannot go.
+    expect("ConflictException", sfn.delete_state_machine_version, stateMachineVersionArn=f"{arn}:2")
+    expect("InvalidArn", sfn.delete_state_machine_version, stateMachineVersionArn=arn)
+    # One that runs goes on after its version is deleted.
+    running = sfn.start_execution(stateMachineArn=f"{arn}:1")["executionArn"]
+    sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:1")
+    versions = sfn.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]
+    assert [v["stateMachineVersionArn"] for v in versions] == [f"{arn}:2"], versions
+    expect("StateMachineDoesNotExist", sfn.describe_state_machine, stateMachineArn=f"{arn}:1")
+    expect("StateMachineDoesNotExist", sfn.start_execution, stateMachineArn=f"{arn}:1")
+    expect(
+        "ValidationException",
+        sfn.update_state_machine_alias,
+        stateMachineAliasArn=alias,
+        routingConfiguration=[{"stateMachineVersionArn": f"{arn}:1", "weight": 100}],
+    )
+    done = wait_done(running)
+    assert done["status"] == "SUCCEEDED" and done["stateMachineVersionArn"] == f"{arn}:1", done
+    ran = sfn.describe_state_machine_for_execution(executionArn=running)
+    assert json.loads(ran["definition"]) == nap, ran
+    # Deleting it again, or a version that never was: 200, as AWS.
+    sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:1")
+    sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:9")
+    # The state machine itself is untouched.
+    assert wait_done(sfn.start_execution(stateMachineArn=arn)["executionArn"])["status"] == "SUCCEEDED"
+
+
 def test_validate_names_the_problem_by_pointer():
     ok = sfn.validate_state_machine_definition(definition=json.dumps(PASS))
     assert ok["result"] == "OK" and ok["diagnostics"] == [], ok

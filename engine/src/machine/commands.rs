@@ -71,6 +71,7 @@ impl Machine<'_> {
             updated_at: now.clone(),
             kind: kind.unwrap_or_default(),
             created_at: Some(now.clone()),
+            deleted_versions: Default::default(),
         });
         if let Some(kind) = kind.filter(|k| *k != meta.kind) {
             return Err(EngineError::Conflict(format!(
@@ -144,7 +145,7 @@ impl Machine<'_> {
         let version = match qualifier {
             None => meta.latest_version,
             Some(q) => match q.parse::<u64>() {
-                Ok(v) if v >= 1 && v <= meta.latest_version => v,
+                Ok(v) if meta.has_version(v) => v,
                 Ok(v) => {
                     return Err(EngineError::NotFound(format!(
                         "workflow '{name}' has no version {v}"

@@ -42,6 +42,12 @@ impl Machine<'_> {
         }
         let mut versions = BTreeSet::new();
         for (i, r) in routes.iter().enumerate() {
+            if r.version >= 1 && r.version <= meta.latest_version && !meta.has_version(r.version) {
+                return Err(EngineError::BadRequest(format!(
+                    "/routes/{i}/version: version {} of workflow '{workflow}' was deleted",
+                    r.version
+                )));
+            }
             if r.version == 0 || r.version > meta.latest_version {
                 return Err(EngineError::BadRequest(format!(
                     "/routes/{i}/version: workflow '{workflow}' has no version {}; its versions are 1 to {}",
@@ -78,6 +84,33 @@ impl Machine<'_> {
         if meta.aliases.remove(alias).is_none() {
             return Ok(false);
         }
+        meta.updated_at = super::now_string(self.now);
+        self.tx.put(keys::workflow(workflow), &meta)?;
+        Ok(true)
+    }
+
+    /// Delete one version, as Step Functions' DeleteStateMachineVersion:
+    /// it leaves the listings and can no longer be started by number or
+    /// routed by an alias; executions that run it go on. False when there
+    /// is no such version (or it was deleted before). An alias that routes
+    /// to it makes this a conflict.
+    pub fn delete_version(&mut self, workflow: &str, version: u64) -> Result<bool, EngineError> {
+        let mut meta = self.workflow_meta(workflow)?;
+        if !meta.has_version(version) {
+            return Ok(false);
+        }
+        if let Some(alias) = meta
+            .aliases
+            .iter()
+            .find(|(_, routes)| routes.iter().any(|r| r.version == version))
+            .map(|(a, _)| a)
+        {
+            return Err(EngineError::Conflict(format!(
+                "version {version} of workflow '{workflow}' is routed by the alias '{alias}'; \
+                 point the alias at another version (or delete it) first"
+            )));
+        }
+        meta.deleted_versions.insert(version);
         meta.updated_at = super::now_string(self.now);
         self.tx.put(keys::workflow(workflow), &meta)?;
         Ok(true)

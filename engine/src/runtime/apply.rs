@@ -43,6 +43,7 @@ impl Command {
             Command::Redrive { reply, .. } => send(reply, e),
             Command::PutAlias { reply, .. } => send(reply, e),
             Command::DeleteAlias { reply, .. } => send(reply, e),
+            Command::DeleteVersion { reply, .. } => send(reply, e),
             Command::DeleteWorkflow { reply, .. } => send(reply, e),
             Command::DeleteExecution { reply, .. } => send(reply, e),
             Command::SetKeys { reply, .. } => send(reply, e),
@@ -213,6 +214,14 @@ pub(super) fn apply(machine: &mut Machine, cmd: Command, replies: &mut Vec<Defer
             reply,
         } => {
             let r = machine.delete_alias(&workflow, &alias);
+            finish(machine, r, reply, replies)
+        }
+        Command::DeleteVersion {
+            workflow,
+            version,
+            reply,
+        } => {
+            let r = machine.delete_version(&workflow, version);
             finish(machine, r, reply, replies)
         }
         Command::DeleteWorkflow { workflow, reply } => {

@@ -82,6 +82,11 @@ pub(super) enum Command {
         alias: String,
         reply: Reply<bool>,
     },
+    DeleteVersion {
+        workflow: String,
+        version: u64,
+        reply: Reply<bool>,
+    },
     DeleteWorkflow {
         workflow: String,
         reply: Reply<()>,

@@ -31,6 +31,17 @@ impl Engine {
         .await
     }
 
+    /// Delete one version of a workflow (false: no such version); a
+    /// conflict while an alias routes to it. Its executions go on.
+    pub async fn delete_version(&self, workflow: &str, version: u64) -> Result<bool, EngineError> {
+        self.call(|reply| Command::DeleteVersion {
+            workflow: workflow.to_string(),
+            version,
+            reply,
+        })
+        .await
+    }
+
     /// Delete a workflow, its versions and aliases; a conflict while any of
     /// its executions is RUNNING. Its executions stay readable.
     pub async fn delete_workflow(&self, workflow: &str) -> Result<(), EngineError> {

@@ -198,15 +198,12 @@ pub(super) async fn describe(ctx: &Ctx, req: Req) -> AwsResult {
 
 pub(super) async fn describe_machine(ctx: &Ctx, req: Req) -> AwsResult {
     let e = execution_by_arn(ctx, req.str("executionArn")?)?;
-    let versions = ctx
+    // The version it ran, also when that version was deleted since.
+    let v = ctx
         .state
         .engine
-        .workflow_versions(&e.workflow)
-        .map_err(|err| engine_error(err, "StateMachineDoesNotExist"))?;
-    let v = versions
-        .into_iter()
-        .find(|v| v.version == e.version)
-        .ok_or_else(|| {
+        .workflow_version_info(&e.workflow, e.version)
+        .map_err(|_| {
             AwsError::new(
                 "StateMachineDoesNotExist",
                 format!("the state machine of '{}' is gone", execution_arn(ctx, &e)),

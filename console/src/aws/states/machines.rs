@@ -372,6 +372,23 @@ pub(super) async fn publish(ctx: &Ctx, req: Req) -> AwsResult {
               "stateMachineVersionArn": arn::version(&ctx.region, &name, v)}))
 }
 
+/// As AWS: 200 also when there is no such version; `ConflictException`
+/// while an alias routes to it.
+pub(super) async fn delete_version(ctx: &Ctx, req: Req) -> AwsResult {
+    let field = "stateMachineVersionArn";
+    let arn_text = req.str(field)?;
+    let Machine::Version(name, version) = arn::parse_machine(arn_text, field)? else {
+        return Err(AwsError::new(
+            "InvalidArn",
+            format!("Invalid Arn: '{arn_text}' is not a state machine version's ARN (…:stateMachine:NAME:VERSION)"),
+        ));
+    };
+    match ctx.state.engine.delete_version(&name, version).await {
+        Ok(_) | Err(EngineError::NotFound(_)) => Ok(json!({})),
+        Err(e) => Err(engine_error(e, "StateMachineDoesNotExist")),
+    }
+}
+
 pub(super) async fn list_versions(ctx: &Ctx, req: Req) -> AwsResult {
     let (machine_arn, name) = latest_arn(&req, "stateMachineArn")?;
     workflow(ctx, &name, &machine_arn)?;

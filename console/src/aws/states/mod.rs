@@ -32,6 +32,7 @@ pub(crate) async fn call(ctx: &Ctx, operation: &str, req: Req) -> AwsResult {
         "DeleteStateMachine" => machines::delete(ctx, req).await,
         "PublishStateMachineVersion" => machines::publish(ctx, req).await,
         "ListStateMachineVersions" => machines::list_versions(ctx, req).await,
+        "DeleteStateMachineVersion" => machines::delete_version(ctx, req).await,
         "CreateStateMachineAlias" => machines::create_alias(ctx, req).await,
         "DescribeStateMachineAlias" => machines::describe_alias(ctx, req).await,
         "UpdateStateMachineAlias" => machines::update_alias(ctx, req).await,
