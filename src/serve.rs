@@ -23,6 +23,10 @@ use std::time::Duration;
 use sluice_console::{AppState, Auth};
 use sluice_engine::{Durability, Engine, EngineConfig};
 
+/// How long the engine's side effects may take to end once cancelled at
+/// shutdown (a function process is killed when its invocation is dropped).
+const EFFECTS_GRACE: Duration = Duration::from_secs(2);
+
 /// How long requests still in flight at shutdown may take to finish
 /// before the server stops anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -317,8 +321,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     // Only this task sets the cell.
     let _ = ready.set(sluice_console::app(state.clone()));
 
+    let recovering = engine.clone();
     tokio::spawn(async move {
-        match engine.recover().await {
+        match recovering.recover().await {
             Ok(executions) => tracing::info!(executions, "running executions resumed"),
             Err(e) => {
                 tracing::error!(error = %e, "recovery failed; /healthz keeps saying recovered: false")
@@ -349,6 +354,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
             "requests still open after the grace period; stopping anyway"
         ),
     }
+    // In-flight task dispatches end now (dispatched again at the next
+    // start, under the same idempotency keys), not at the runtime's drop.
+    engine.shutdown(EFFECTS_GRACE).await;
     tracing::info!("stopped");
     Ok(())
 }

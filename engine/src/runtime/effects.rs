@@ -1,9 +1,49 @@
 //! The side effects of a durable batch: task dispatch, bucket access,
 //! resumptions, timers armed, EXPRESS runs and waiters woken.
+//!
+//! The asynchronous ones run as tasks of one tracker, each until it is done
+//! or the engine shuts down ([`Engine::shutdown`]): a dispatch ended that
+//! way reports nothing, and the next start dispatches it again under the
+//! same idempotency key, as after a crash.
 
 use super::*;
 
 impl Engine {
+    /// Run `work` as a tracked effect that shutdown cancels.
+    fn effect(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let cancel = self.inner.cancel.clone();
+        self.inner.effects.spawn_on(
+            async move {
+                tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => {}
+                    _ = work => {}
+                }
+            },
+            &self.inner.runtime,
+        );
+    }
+
+    /// Stop taking on effects, cancel the ones in flight and wait for them
+    /// to end, at most `grace` (a function process is killed when its
+    /// invocation is dropped). Called once the API no longer takes
+    /// requests; the store stays consistent either way.
+    pub async fn shutdown(&self, grace: std::time::Duration) {
+        self.inner.cancel.cancel();
+        self.inner.effects.close();
+        let in_flight = self.inner.effects.len();
+        if tokio::time::timeout(grace, self.inner.effects.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                in_flight,
+                grace_ms = grace.as_millis() as u64,
+                "side effects still ending after the grace period"
+            );
+        }
+    }
+
     pub(super) fn perform(&self, actions: Vec<Action>) {
         for action in actions {
             match action {
@@ -15,7 +55,7 @@ impl Engine {
                 } => {
                     let executor = self.inner.executor.clone();
                     let commands = self.inner.commands.clone();
-                    self.inner.runtime.spawn(async move {
+                    self.effect(async move {
                         let outcome = executor.invoke_metered(*invocation).await;
                         let _ = commands
                             .send(Command::TaskDone {
@@ -35,7 +75,7 @@ impl Engine {
                 } => {
                     let buckets = self.inner.buckets.read().expect("buckets lock").clone();
                     let commands = self.inner.commands.clone();
-                    self.inner.runtime.spawn(async move {
+                    self.effect(async move {
                         let items = crate::machine::read_items(&*buckets, &request).await;
                         let outcome = BucketOutcome::Items(items);
                         let _ = commands
@@ -57,7 +97,7 @@ impl Engine {
                 } => {
                     let buckets = self.inner.buckets.read().expect("buckets lock").clone();
                     let commands = self.inner.commands.clone();
-                    self.inner.runtime.spawn(async move {
+                    self.effect(async move {
                         let written = crate::machine::write_files(&*buckets, &bucket, files).await;
                         let outcome = BucketOutcome::Written(written);
                         let _ = commands
@@ -72,7 +112,7 @@ impl Engine {
                 }
                 Action::Resume { execution, frame } => {
                     let commands = self.inner.commands.clone();
-                    self.inner.runtime.spawn(async move {
+                    self.effect(async move {
                         let _ = commands.send(Command::Resume { execution, frame }).await;
                     });
                 }

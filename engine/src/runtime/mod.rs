@@ -126,6 +126,11 @@ struct Inner {
     stopped: AtomicBool,
     /// EXPRESS executions running in memory, and their histories.
     express: express::ExpressRuns,
+    /// The side effects in flight (task dispatches, bucket reads and
+    /// writes, resumptions), and the token that ends them at shutdown
+    /// ([`Engine::shutdown`]).
+    effects: tokio_util::task::TaskTracker,
+    cancel: tokio_util::sync::CancellationToken,
 }
 
 /// A batch applied to sled and waiting for its flush.
@@ -195,6 +200,8 @@ impl Engine {
             durable: tokio::sync::watch::Sender::new(0),
             stopped: AtomicBool::new(false),
             express: express::ExpressRuns::new(config.limits.payload_bytes),
+            effects: tokio_util::task::TaskTracker::new(),
+            cancel: tokio_util::sync::CancellationToken::new(),
         });
         let engine = Engine { inner };
         let writer = engine.clone();
