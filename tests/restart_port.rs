@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use support::{agent, free_port};
 
 fn serve(dir: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--durability", "process", "--data"])
         .arg(dir.join("data"))
@@ -37,6 +37,8 @@ fn serve(dir: &std::path::Path, port: u16) -> Child {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("sluice serve did not answer /healthz within 30 s");
 }
 
