@@ -232,10 +232,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     // The port is the server's alone, also between a function's fork and
     // its exec (see close_in_children).
-    sluice_executors::process::sandbox::close_in_children(std::os::fd::AsRawFd::as_raw_fd(
-        &listener,
-    ));
     let address = listener.local_addr()?;
+    sluice_executors::process::sandbox::close_in_children(
+        std::os::fd::AsRawFd::as_raw_fd(&listener),
+        address.port(),
+    );
     if auth.is_some() {
         tracing::info!("authentication on: the API needs a token, the console a login");
     } else {

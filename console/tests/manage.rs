@@ -269,6 +269,12 @@ async fn a_deleted_version_leaves_listings_starts_and_aliases() {
     env.call(Method::DELETE, "/api/v1/workflows/greet/versions/1", None)
         .await
         .error(StatusCode::NOT_FOUND);
+    // The latest version is the workflow's definition: it stays.
+    let latest = env
+        .call(Method::DELETE, "/api/v1/workflows/greet/versions/3", None)
+        .await;
+    latest.error(StatusCode::CONFLICT);
+    assert!(latest.text.contains("latest"), "{}", latest.text);
     // The latest and the unqualified name are untouched.
     let id = env.start("greet", json!({})).await;
     assert_eq!(env.wait_until_done(&id).await.output, Some(json!(3)));

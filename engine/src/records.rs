@@ -22,7 +22,7 @@ pub(crate) struct WorkflowMeta {
     pub created_at: Option<String>,
     /// Versions deleted by their number: gone from listings, aliases and
     /// qualified starts; their records stay for the executions that ran
-    /// them. The latest version stays the workflow's definition.
+    /// them. Never the latest version (the workflow's definition).
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub deleted_versions: std::collections::BTreeSet<u64>,
 }

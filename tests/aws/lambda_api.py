@@ -80,7 +80,7 @@ def test_create_invoke_update_and_version():
     published = lam.publish_version(FunctionName="py-echo")
     v = published["Version"]
     assert v.isdigit(), published
-    alias = lam.create_alias(FunctionName="py-echo", Name="live", FunctionVersion=v)
+    alias = lam.create_alias(FunctionName="py-echo", Name="live", FunctionVersion=v, Description="stable")
     assert alias["AliasArn"].endswith(":py-echo:live"), alias
     lam.update_function_code(FunctionName="py-echo", ZipFile=code("v2"))
     assert call("py-echo", {})[1]["mark"] == "v2"
@@ -99,6 +99,9 @@ def test_create_invoke_update_and_version():
     expect("ResourceNotFoundException", lam.delete_alias, FunctionName="py-echo", Name="live")
     expect("ResourceNotFoundException", lam.invoke, FunctionName="py-echo", Qualifier="live", Payload=b"{}")
     assert call(f"py-echo:{v}", {})[1]["mark"] == "v1"
+    # A new alias of that name starts without the old one's description.
+    again = lam.create_alias(FunctionName="py-echo", Name="live", FunctionVersion=v)
+    assert again.get("Description", "") == "", again
 
 
 def test_event_invocations_are_queued_durably():

@@ -150,6 +150,10 @@ def test_delete_state_machine_version():
     # Deleting it again, or a version that never was: 200, as AWS.
     sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:1")
     sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:9")
+    # The latest version is the state machine's definition: it stays.
+    sfn.delete_state_machine_alias(stateMachineAliasArn=alias)
+    e = expect("ConflictException", sfn.delete_state_machine_version, stateMachineVersionArn=f"{arn}:2")
+    assert "latest" in e.response["Error"]["Message"], e.response
     # The state machine itself is untouched.
     assert wait_done(sfn.start_execution(stateMachineArn=arn)["executionArn"])["status"] == "SUCCEEDED"
 

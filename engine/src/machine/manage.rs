@@ -99,6 +99,15 @@ impl Machine<'_> {
         if !meta.has_version(version) {
             return Ok(false);
         }
+        if version == meta.latest_version {
+            // Every deploy is a version here: the latest is the workflow's
+            // definition, which a deploy of the same definition or a
+            // publish would name again.
+            return Err(EngineError::Conflict(format!(
+                "version {version} is the latest of workflow '{workflow}', its current definition; \
+                 deploy a new definition first, then delete this version"
+            )));
+        }
         if let Some(alias) = meta
             .aliases
             .iter()

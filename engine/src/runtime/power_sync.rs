@@ -6,7 +6,8 @@
 //! with `sync_file_range`, which does not flush the disk's cache, so `db`
 //! is synced after every flush. Its other files are written once: `conf`
 //! at creation, `snap.N` written in full and `sync_all`ed before it is
-//! renamed into place, and `blobs/N` (values too large for the log)
+//! renamed into place, and `blobs/N` (pages too large for the log: a
+//! large value, or a tree node holding many)
 //! created and appended to, never `fsync`ed by sled. Such a file is synced
 //! once its content stops changing, which its identity (inode, length,
 //! mtime) tells: a file only appended to has a new length after each
@@ -70,11 +71,12 @@ impl PowerSync {
     /// blob folder. Call after sled's flush.
     pub(super) fn sync(&mut self, dir: &Path) -> Result<Synced, EngineError> {
         let mut synced = Synced::default();
-        self.sync_folder(dir, &mut synced)?;
+        // Blobs first: once `db` is on the platter it may point at them.
         let blobs = dir.join(BLOB_DIR);
         if blobs.is_dir() {
             self.sync_folder(&blobs, &mut synced)?;
         }
+        self.sync_folder(dir, &mut synced)?;
         Ok(synced)
     }
 
@@ -172,11 +174,11 @@ mod tests {
         let mut blob = std::fs::File::create(d.join("blobs/42")).unwrap();
         blob.write_all(b"crc").unwrap();
         let third = sync.sync(d).unwrap();
-        assert_eq!(names(&third.files), ["db", "42"]);
-        assert_eq!(third.folders, [d.to_path_buf(), d.join("blobs")]);
+        assert_eq!(names(&third.files), ["42", "db"]);
+        assert_eq!(third.folders, [d.join("blobs"), d.to_path_buf()]);
         blob.write_all(b"the rest of a large value").unwrap();
         let fourth = sync.sync(d).unwrap();
-        assert_eq!(names(&fourth.files), ["db", "42"]);
+        assert_eq!(names(&fourth.files), ["42", "db"]);
         assert_eq!(fourth.folders, [d.join("blobs")]);
         let settled = sync.sync(d).unwrap();
         assert_eq!(names(&settled.files), ["db"]);

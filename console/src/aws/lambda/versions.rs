@@ -224,5 +224,16 @@ pub async fn delete_alias_route(
     if !deleted {
         return Err(missing(&format!("{name}:{alias}")));
     }
+    // Its description goes with it (a new alias of that name starts bare).
+    let mut m = meta(&state, &name);
+    if let Some(aliases) = m.get_mut("Aliases").and_then(Value::as_object_mut) {
+        if aliases.remove(&alias).is_some() {
+            state
+                .engine
+                .put_document(META_KIND, &name, Value::Object(m))
+                .await
+                .map_err(from_engine)?;
+        }
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -3,7 +3,7 @@
 use std::ffi::CString;
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::SANDBOX_UID;
 
@@ -27,22 +27,70 @@ pub struct Plan {
     pub(super) seccomp: Option<std::sync::Arc<seccompiler::BpfProgram>>,
 }
 
-/// The server's listening sockets ([`close_in_children`]), -1 when unused.
-static CLOSED_IN_CHILDREN: [AtomicI32; 4] = [const { AtomicI32::new(-1) }; 4];
+/// The server's listening sockets ([`close_in_children`]): the descriptor
+/// in the high 32 bits, the TCP port in the low 16; 0 when unused.
+static CLOSED_IN_CHILDREN: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
-/// Have every sandboxed child close `fd` first thing after the fork.
+/// Have every sandboxed child close the listening socket `fd` (bound to
+/// `port`) first thing after the fork.
 ///
 /// A fork copies every descriptor, `O_CLOEXEC` ones too, and they stay
 /// open until the exec, after the sandbox's setup (namespaces, mounts),
 /// which takes milliseconds. When the server was killed meanwhile
 /// (`kill -9`), a child still in that setup held its listening port, and
 /// the restarted server's bind failed with "address in use" (seen in 8 of
-/// 15 kills under load). False when every slot is taken.
-pub fn close_in_children(fd: RawFd) -> bool {
+/// 15 kills under load). The child closes `fd` only while it still is a
+/// listening socket on `port`: once the server closed its listener (at
+/// shutdown, while dispatches still run), the number may name another
+/// descriptor the child needs. False for stdio and when every slot is
+/// taken.
+pub fn close_in_children(fd: RawFd, port: u16) -> bool {
+    if fd <= 2 {
+        return false;
+    }
+    let packed = (fd as u64) << 32 | port as u64;
     CLOSED_IN_CHILDREN.iter().any(|slot| {
-        slot.compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Acquire)
+        slot.compare_exchange(0, packed, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     })
+}
+
+/// Whether `fd` is a listening TCP socket on `port` (async-signal-safe).
+unsafe fn is_listener_on(fd: libc::c_int, port: u16) -> bool {
+    let mut listening: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    let r = libc::getsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_ACCEPTCONN,
+        (&mut listening as *mut libc::c_int).cast(),
+        &mut len,
+    );
+    if r != 0 || listening == 0 {
+        return false;
+    }
+    let mut addr: libc::sockaddr_storage = std::mem::zeroed();
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    if libc::getsockname(
+        fd,
+        (&mut addr as *mut libc::sockaddr_storage).cast(),
+        &mut len,
+    ) != 0
+    {
+        return false;
+    }
+    let bound = match addr.ss_family as libc::c_int {
+        libc::AF_INET => {
+            let a = &*(&addr as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>();
+            u16::from_be(a.sin_port)
+        }
+        libc::AF_INET6 => {
+            let a = &*(&addr as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>();
+            u16::from_be(a.sin6_port)
+        }
+        _ => return false,
+    };
+    bound == port
 }
 
 /// `Err(errno)` of the last call.
@@ -92,9 +140,14 @@ impl Plan {
     /// Call only from a `pre_exec` hook.
     pub unsafe fn enter(&self) -> io::Result<()> {
         for slot in &CLOSED_IN_CHILDREN {
-            // An atomic load and close(2): both async-signal-safe.
-            let fd = slot.load(Ordering::Acquire);
-            if fd >= 0 {
+            // An atomic load, getsockopt, getsockname and close: all
+            // async-signal-safe.
+            let packed = slot.load(Ordering::Acquire);
+            if packed == 0 {
+                continue;
+            }
+            let (fd, port) = ((packed >> 32) as libc::c_int, packed as u16);
+            if is_listener_on(fd, port) {
                 libc::close(fd);
             }
         }
@@ -286,4 +339,31 @@ unsafe fn loopback_up() -> io::Result<()> {
     let r = libc::ioctl(s, libc::SIOCSIFFLAGS, &req);
     libc::close(s);
     check(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn only_a_listening_socket_on_the_port_counts_as_the_servers_listener() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let fd = listener.as_raw_fd();
+        let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        let file = std::fs::File::open("/dev/null").unwrap();
+        // SAFETY: plain system calls on descriptors this test owns.
+        unsafe {
+            assert!(is_listener_on(fd, port));
+            assert!(!is_listener_on(fd, port.wrapping_add(1)));
+            // A connection on the same port (the accepted one) is not it.
+            assert!(!is_listener_on(accepted.as_raw_fd(), port));
+            assert!(!is_listener_on(client.as_raw_fd(), port));
+            assert!(!is_listener_on(file.as_raw_fd(), port));
+            assert!(!is_listener_on(-1, port));
+        }
+        assert!(!close_in_children(2, port), "stdio is never closed");
+    }
 }
