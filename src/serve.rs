@@ -272,7 +272,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         rest: Arc::new(functions.clone()),
     });
     let opening = tokio::task::spawn_blocking(move || {
-        Engine::open(config, executor).with_context(|| {
+        open_store(config, executor).with_context(|| {
             format!(
                 "cannot open the store in {} (is another sluice serve using it?)",
                 data.display()
@@ -399,6 +399,32 @@ async fn shutdown_signal() -> &'static str {
     tokio::select! {
         _ = interrupt => "SIGINT",
         _ = terminate => "SIGTERM",
+    }
+}
+
+/// Open the store. Right after a crash its lock can still be held for a
+/// moment, like the port (see [`bind`]): by a function process of the
+/// killed server between its fork and its exec, which holds a copy of the
+/// store's descriptors. "could not acquire lock" is retried for up to 15 s;
+/// another server that really uses the store holds it longer.
+fn open_store(
+    config: EngineConfig,
+    executor: Arc<sources::Routed>,
+) -> Result<Engine, sluice_engine::EngineError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match Engine::open(config.clone(), executor.clone()) {
+            // sled reports it as an I/O error in text only (EngineError
+            // keeps the message, not the source).
+            Err(e)
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                tracing::warn!(error = %e, "the store is still locked; retrying");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            other => return other,
+        }
     }
 }
 

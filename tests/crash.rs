@@ -44,7 +44,7 @@ impl Server {
             .arg("--functions")
             .arg(&self.functions)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(self.log_file())
             .spawn()
             .expect("sluice serve starts");
         self.child = Some(child);
@@ -55,7 +55,30 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("sluice serve did not answer /healthz within 20 s");
+        let exited = self
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten());
+        let log = std::fs::read_to_string(self.data.with_extension("log")).unwrap_or_default();
+        let tail: String = log
+            .lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n");
+        panic!("sluice serve did not answer /healthz within 20 s (exited: {exited:?}); its log ends:\n{tail}");
+    }
+
+    /// Every start's stderr, appended to DATA.log.
+    fn log_file(&self) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.data.with_extension("log"))
+            .expect("log file")
     }
 
     /// SIGKILL: no shutdown code runs.
