@@ -295,11 +295,8 @@ impl Engine {
         name: &str,
         version: u64,
     ) -> Result<serde_json::Value, EngineError> {
-        get::<VersionRecord>(self.tree(), &keys::version(name, version))?
+        self.workflow_version_info(name, version)
             .map(|v| v.definition)
-            .ok_or_else(|| {
-                EngineError::NotFound(format!("workflow '{name}' has no version {version}"))
-            })
     }
 
     pub fn workflows(&self) -> Result<Vec<Workflow>, EngineError> {
